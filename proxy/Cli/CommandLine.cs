@@ -1,0 +1,40 @@
+namespace Herald.Proxy.Cli;
+
+/// <summary>Dispatches <c>herald COMMAND ...</c> to its command.</summary>
+internal static class CommandLine
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitBadConfig = 2;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.Out.WriteLine(Usage);
+            return args.Length == 0 ? ExitBadConfig : ExitOk;
+        }
+
+        var rest = args[1..];
+        return args[0] switch
+        {
+            "proxy" => await ProxyCommand.RunAsync(rest).ConfigureAwait(false),
+            _ => Unknown(args[0]),
+        };
+    }
+
+    private static int Unknown(string command)
+    {
+        Console.Error.WriteLine($"herald: unknown command '{command}'.\n{Usage}");
+        return ExitBadConfig;
+    }
+
+    public const string Usage = """
+        usage: herald COMMAND [OPTIONS]
+
+        commands:
+          demo                              run the proxy with two demo upstreams on an example bootstrap
+          proxy --bootstrap FILE [--admin ADDR]
+                                            run the data plane on an Envoy v3 bootstrap (YAML or JSON)
+        """;
+}

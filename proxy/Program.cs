@@ -1,0 +1,3 @@
+using Herald.Proxy.Cli;
+
+return await CommandLine.RunAsync(args).ConfigureAwait(false);
