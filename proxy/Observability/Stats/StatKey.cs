@@ -32,8 +32,10 @@ internal sealed record StatKey(string FlatName, string PrometheusName, IReadOnly
             new("envoy_response_code_class", codeClass.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         };
         tags.AddRange(scope.Tags);
-        var flatPrefix = scope.FlatName[..(scope.FlatName.LastIndexOf('.') + 1)];
-        var promPrefix = scope.PrometheusName[..(scope.PrometheusName.LastIndexOf('_') + 1)];
+        var lastDot = scope.FlatName.LastIndexOf('.');
+        var flatPrefix = scope.FlatName[..(lastDot + 1)];
+        var statName = scope.FlatName[(lastDot + 1)..];
+        var promPrefix = scope.PrometheusName[..^statName.Length];
         return new($"{flatPrefix}{statStem}_{codeClass}xx", $"{promPrefix}{statStem}_xx", tags);
     }
 
