@@ -19,6 +19,7 @@ internal static class CommandLine
         return args[0] switch
         {
             "proxy" => await ProxyCommand.RunAsync(rest).ConfigureAwait(false),
+            "demo" => await DemoCommand.RunAsync(rest).ConfigureAwait(false),
             _ => Unknown(args[0]),
         };
     }

@@ -1,11 +1,113 @@
+using System.Net;
+using Herald.Proxy.Bootstrap;
+using Herald.Proxy.Config;
+using Herald.Proxy.Observability.Stats;
+using Herald.Proxy.Upstream;
+
 namespace Herald.Proxy.Cli;
 
 /// <summary><c>herald proxy --bootstrap FILE [--admin ADDR]</c>.</summary>
 internal static class ProxyCommand
 {
-    public static Task<int> RunAsync(string[] args)
+    public const string DefaultAdmin = "127.0.0.1:15000";
+
+    public static async Task<int> RunAsync(string[] args)
     {
-        _ = args;
-        return Task.FromResult(CommandLine.ExitOk);
+        string? bootstrapPath = null;
+        string? admin = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--bootstrap" or "-c" when i + 1 < args.Length:
+                    bootstrapPath = args[++i];
+                    break;
+                case "--admin" when i + 1 < args.Length:
+                    admin = args[++i];
+                    break;
+                default:
+                    return Usage($"unknown or incomplete option '{args[i]}'");
+            }
+        }
+
+        if (bootstrapPath is null)
+        {
+            return Usage("--bootstrap FILE is required");
+        }
+
+        var stats = new StatsStore();
+        ProxyConfig config;
+        IPEndPoint adminAddress;
+        try
+        {
+            var bootstrap = BootstrapLoader.LoadFile(bootstrapPath);
+            config = BootstrapTranslator.Translate(bootstrap, stats);
+            adminAddress = admin is not null ? ParseAddress(admin, "--admin") : config.AdminAddress ?? ParseAddress(DefaultAdmin, "--admin");
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"herald: invalid configuration: {e.Message}");
+            return CommandLine.ExitBadConfig;
+        }
+
+        return await RunAsync(config, adminAddress, stats, announce: null).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a data plane until SIGTERM/SIGINT or /quitquitquit.</summary>
+    public static async Task<int> RunAsync(ProxyConfig config, IPEndPoint adminAddress, StatsStore stats, Action<DataPlane>? announce)
+    {
+        using var stop = new CancellationTokenSource();
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+
+        DataPlane plane;
+        try
+        {
+            plane = await DataPlane.StartAsync(config, adminAddress, stats, TimeProvider.System, new SystemDnsResolver(), stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"herald: cannot start: {e.Message}");
+            return CommandLine.ExitFailure;
+        }
+
+        await using (plane.ConfigureAwait(false))
+        {
+            Console.Out.WriteLine($"herald: admin on http://{plane.AdminAddress}");
+            foreach (var listener in plane.Listeners)
+            {
+                Console.Out.WriteLine($"herald: listener '{listener.Config.Name}' on {listener.BoundAddress}");
+            }
+
+            announce?.Invoke(plane);
+            await Task.WhenAny(Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default), plane.QuitRequested.Task).ConfigureAwait(false);
+            Console.Out.WriteLine("herald: shutting down");
+        }
+
+        return CommandLine.ExitOk;
+    }
+
+    public static IPEndPoint ParseAddress(string text, string option)
+    {
+        if (IPEndPoint.TryParse(text, out var endpoint) && text.Contains(':', StringComparison.Ordinal))
+        {
+            return endpoint;
+        }
+
+        throw new ConfigException(option, $"'{text}' is not an address", "Use IP:PORT, for example 127.0.0.1:15000");
+    }
+
+    private static int Usage(string problem)
+    {
+        Console.Error.WriteLine($"herald proxy: {problem}\n{CommandLine.Usage}");
+        return CommandLine.ExitBadConfig;
     }
 }

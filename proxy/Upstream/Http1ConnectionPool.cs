@@ -1,10 +1,26 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
 
 namespace Herald.Proxy.Upstream;
 
-/// <summary>Idle HTTP/1.1 connections to one upstream endpoint, reused across requests.</summary>
-internal sealed partial class Http1ConnectionPool
+/// <summary>
+/// Idle HTTP/1.1 connections to one upstream endpoint, reused across requests. A
+/// connection is only handed out when its read side shows nothing pending (a closed or
+/// chatty idle connection is dropped), and only returned when its last exchange ended
+/// cleanly.
+/// </summary>
+internal sealed class Http1ConnectionPool : IAsyncDisposable
 {
+    /// <summary>Idle connections kept per endpoint; more are closed when returned.</summary>
+    public const int MaxIdle = 1024;
+
+    private readonly ConcurrentStack<Http1UpstreamConnection> _idle = new();
+    private int _idleCount;
+    private bool _disposed;
+
     public Http1ConnectionPool(IPEndPoint address, TimeSpan connectTimeout, ClusterStats stats)
     {
         Address = address;
@@ -17,4 +33,86 @@ internal sealed partial class Http1ConnectionPool
     public TimeSpan ConnectTimeout { get; }
 
     public ClusterStats Stats { get; }
+
+    public int IdleCount => Volatile.Read(ref _idleCount);
+
+    /// <summary>An idle connection if one is usable, else null (the caller connects).</summary>
+    public Http1UpstreamConnection? TryRentIdle()
+    {
+        while (_idle.TryPop(out var connection))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            if (connection.IsUsable())
+            {
+                connection.Reused = true;
+                return connection;
+            }
+
+            connection.Abort();
+        }
+
+        return null;
+    }
+
+    public async ValueTask<Http1UpstreamConnection> ConnectAsync(TimeProvider time, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var timeout = new CancellationTokenSource(ConnectTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        try
+        {
+            await socket.ConnectAsync(Address, linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            socket.Dispose();
+            Stats.UpstreamCxConnectFail.Increment();
+            if (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                Stats.UpstreamCxConnectTimeout.Increment();
+                throw new UpstreamConnectException("connection timeout", e);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new UpstreamConnectException("connection failure", e);
+        }
+
+        Stats.UpstreamCxTotal.Increment();
+        Stats.UpstreamCxActive.Increment();
+        var context = UpstreamSocketFactory.Create(socket);
+        return new Http1UpstreamConnection(this, context);
+    }
+
+    public void Return(Http1UpstreamConnection connection)
+    {
+        if (Volatile.Read(ref _disposed) || Interlocked.Increment(ref _idleCount) > MaxIdle)
+        {
+            if (!Volatile.Read(ref _disposed))
+            {
+                Interlocked.Decrement(ref _idleCount);
+            }
+
+            connection.Abort();
+            return;
+        }
+
+        _idle.Push(connection);
+    }
+
+    internal void OnClosed()
+    {
+        Stats.UpstreamCxActive.Decrement();
+        Stats.UpstreamCxDestroy.Increment();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Volatile.Write(ref _disposed, true);
+        while (_idle.TryPop(out var connection))
+        {
+            connection.Abort();
+        }
+
+        return ValueTask.CompletedTask;
+    }
 }

@@ -1,0 +1,301 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using Herald.Proxy.Http.Routing;
+using Herald.Proxy.Observability.AccessLog;
+using Herald.Proxy.Upstream;
+
+namespace Herald.Proxy.Http.Http1;
+
+/// <summary>
+/// Serves one downstream HTTP/1.1 connection: parses each request head strictly, routes
+/// it, and relays it to a pooled upstream connection byte for byte (headers rewritten
+/// only where Envoy rewrites them, bodies and chunk framing untouched).
+/// </summary>
+internal sealed partial class Http1Connection
+{
+    private readonly HttpConnectionManager _manager;
+    private readonly HttpConnectionManagerStats _stats;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly Http1RequestHead _request;
+    private readonly byte[] _remoteAddressText;
+    private readonly TimeProvider _time;
+    private CancellationTokenSource _requestTimeout;
+    private uint _random;
+
+    // Per-request state.
+    private long _requestStart;
+    private int _status;
+    private string _responseFlags = "-";
+    private long _bytesReceived;
+    private long _bytesSent;
+    private string? _upstreamHost;
+    private long _upstreamServiceTimeMs = -1;
+
+    public Http1Connection(HttpConnectionManager manager, IDuplexPipe transport, IPEndPoint? remote, bool isTls = false)
+    {
+        _manager = manager;
+        _stats = manager.Stats;
+        _time = manager.Time;
+        _input = transport.Input;
+        _output = transport.Output;
+        _request = new Http1RequestHead(manager.Config.MaxRequestHeadersBytes, manager.Config.MaxHeadersCount)
+        {
+            RemoteAddress = remote?.Address,
+            IsTls = isTls,
+        };
+        _remoteAddressText = remote is null ? [] : Encoding.ASCII.GetBytes(remote.Address.ToString());
+        _requestTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        _random = (uint)Random.Shared.Next() | 1;
+    }
+
+    /// <summary>Set by the listener when a drain asks clients to go away.</summary>
+    public static bool Draining { get; set; }
+
+    public async Task RunAsync(CancellationToken connectionClosed)
+    {
+        _stats.DownstreamCxTotal.Increment();
+        _stats.DownstreamCxHttp1Total.Increment();
+        _stats.DownstreamCxActive.Increment();
+        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        using var idleOrClosed = CancellationTokenSource.CreateLinkedTokenSource(idle.Token, connectionClosed);
+        try
+        {
+            var idleTimeout = _manager.Config.IdleTimeout;
+            while (true)
+            {
+                if (idleTimeout > TimeSpan.Zero)
+                {
+                    idle.CancelAfter(idleTimeout);
+                }
+
+                var head = await ReadRequestHeadAsync(idleOrClosed.Token).ConfigureAwait(false);
+                if (idleTimeout > TimeSpan.Zero)
+                {
+                    idle.CancelAfter(Timeout.InfiniteTimeSpan);
+                }
+
+                if (head == HeadOutcome.Closed)
+                {
+                    break;
+                }
+
+                if (head == HeadOutcome.Malformed)
+                {
+                    _stats.DownstreamCxProtocolError.Increment();
+                    BeginRequest();
+                    await WriteLocalReplyAsync(400, "Bad Request", keepAlive: false).ConfigureAwait(false);
+                    EndRequest("-");
+                    break;
+                }
+
+                BeginRequest();
+                bool keepAlive;
+                try
+                {
+                    keepAlive = await HandleRequestAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    EndRequest(_responseFlags);
+                }
+
+                if (!keepAlive || Draining)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Idle timeout or the connection went away.
+        }
+        catch (IOException)
+        {
+            // The downstream connection failed.
+        }
+        catch (Microsoft.AspNetCore.Connections.ConnectionResetException)
+        {
+            // The downstream reset.
+        }
+        finally
+        {
+            _stats.DownstreamCxActive.Decrement();
+            _requestTimeout.Dispose();
+            await _output.CompleteAsync().ConfigureAwait(false);
+            await _input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private enum HeadOutcome
+    {
+        Complete,
+        Closed,
+        Malformed,
+    }
+
+    private async ValueTask<HeadOutcome> ReadRequestHeadAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (!buffer.IsEmpty && _request.TryParse(buffer, out var headLength))
+            {
+                if (_request.Error != Http1ParseError.None)
+                {
+                    _input.AdvanceTo(buffer.End);
+                    return HeadOutcome.Malformed;
+                }
+
+                _input.AdvanceTo(buffer.GetPosition(headLength));
+                _bytesReceived = headLength;
+                return HeadOutcome.Complete;
+            }
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                var partial = !buffer.IsEmpty;
+                _input.AdvanceTo(buffer.End);
+                return partial ? HeadOutcome.Malformed : HeadOutcome.Closed;
+            }
+
+            _input.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private void BeginRequest()
+    {
+        _requestStart = _time.GetTimestamp();
+        _status = 0;
+        _responseFlags = "-";
+        _bytesSent = 0;
+        _upstreamHost = null;
+        _upstreamServiceTimeMs = -1;
+        _stats.DownstreamRqTotal.Increment();
+        _stats.DownstreamRqHttp1Total.Increment();
+        _stats.DownstreamRqActive.Increment();
+    }
+
+    private void EndRequest(string responseFlags)
+    {
+        _stats.DownstreamRqActive.Decrement();
+        var elapsed = _time.GetElapsedTime(_requestStart);
+        _stats.DownstreamRqTime.Record(elapsed);
+        if (_status > 0)
+        {
+            _stats.RecordResponseCode(_status);
+        }
+
+        var logs = _manager.Config.AccessLogs;
+        if (logs.Count > 0)
+        {
+            var entry = new AccessLogEntry
+            {
+                StartTime = _time.GetUtcNow() - elapsed,
+                Method = _request.Length > 0 ? Encoding.ASCII.GetString(_request.Method) : "-",
+                Path = _request.Length > 0 ? Encoding.ASCII.GetString(_request.Target) : "-",
+                Protocol = _request.MinorVersion == 0 ? "HTTP/1.0" : "HTTP/1.1",
+                ResponseCode = _status,
+                ResponseFlags = responseFlags,
+                BytesReceived = _bytesReceived,
+                BytesSent = _bytesSent,
+                DurationMs = (long)elapsed.TotalMilliseconds,
+                UpstreamServiceTimeMs = _upstreamServiceTimeMs >= 0 ? _upstreamServiceTimeMs : null,
+                XForwardedFor = HeaderText(HeaderKind.XForwardedFor),
+                UserAgent = HeaderText(HeaderKind.UserAgent),
+                RequestId = HeaderText(HeaderKind.XRequestId) ?? _generatedRequestId,
+                Authority = _request.Length > 0 && _request.Authority.Length > 0 ? Encoding.ASCII.GetString(_request.Authority) : null,
+                UpstreamHost = _upstreamHost,
+            };
+            foreach (var log in logs)
+            {
+                log.Log(entry);
+            }
+        }
+
+        _generatedRequestId = null;
+    }
+
+    private string? _generatedRequestId;
+
+    private string? HeaderText(HeaderKind kind) =>
+        _request.Length > 0 && _request.TryGetValue(kind, out var value) ? Encoding.ASCII.GetString(value) : null;
+
+    private async ValueTask<bool> HandleRequestAsync()
+    {
+        var route = _manager.Config.RouteTable.Match(_request);
+        if (route is null)
+        {
+            _stats.NoRoute.Increment();
+            _responseFlags = "NR";
+            return await WriteLocalReplyAsync(404, null, keepAlive: CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
+        }
+
+        switch (route.Action)
+        {
+            case DirectResponseAction direct:
+                _stats.RqDirectResponse.Increment();
+                return await WriteLocalReplyAsync(direct.StatusCode, direct.Body, CanKeepAliveAfterLocalReply(), route.ResponseHeaderMutations).ConfigureAwait(false);
+            case RedirectAction redirect:
+                _stats.RqRedirect.Increment();
+                return await WriteRedirectAsync(redirect).ConfigureAwait(false);
+            case ClusterAction action:
+                return await ForwardAsync(route, action).ConfigureAwait(false);
+            default:
+                return await WriteLocalReplyAsync(500, "unsupported route action", keepAlive: false).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>After a reply Herald makes itself, a request body not yet read forces a close.</summary>
+    private bool CanKeepAliveAfterLocalReply() => _request.KeepAlive && !_request.HasBody && !_request.IsUpgrade;
+
+    private uint NextRandom()
+    {
+        // xorshift32: cheap per-connection randomness for weighted picks.
+        var x = _random;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        _random = x;
+        return x;
+    }
+
+    private async ValueTask<bool> ForwardAsync(Route route, ClusterAction action)
+    {
+        if (_request.IsUpgrade && !(_manager.Config.WebSocketEnabled && action.AllowWebSocketUpgrade && IsWebSocketUpgrade()))
+        {
+            _stats.DownstreamRqWsOnNonWsRoute.Increment();
+            return await WriteLocalReplyAsync(403, null, keepAlive: false).ConfigureAwait(false);
+        }
+
+        var clusterName = action.PickCluster(NextRandom());
+        var cluster = _manager.Clusters.Get(clusterName);
+        if (cluster is null)
+        {
+            _stats.NoCluster.Increment();
+            _responseFlags = "NC";
+            return await WriteLocalReplyAsync(503, LocalReplies.NoCluster, CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
+        }
+
+        ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(_request) : null;
+        var endpoint = cluster.Pick(new LoadBalancerContext(hash));
+        if (endpoint is null)
+        {
+            _responseFlags = "UH";
+            return await WriteLocalReplyAsync(503, LocalReplies.NoHealthyUpstream, CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
+        }
+
+        _upstreamHost = endpoint.AddressText;
+        if (cluster.Config.Protocol == UpstreamProtocol.Http2)
+        {
+            return await ForwardThroughHandlerAsync(route, action, cluster, endpoint).ConfigureAwait(false);
+        }
+
+        return await ForwardHttp1Async(route, action, cluster, endpoint).ConfigureAwait(false);
+    }
+
+    private bool IsWebSocketUpgrade() =>
+        _request.TryGetValue(HeaderKind.Upgrade, out var upgrade) && HeaderNames.ContainsToken(upgrade, "websocket"u8);
+}

@@ -1,0 +1,468 @@
+using System.Net;
+using System.Text;
+using Herald.Proxy.Http.Routing;
+using Herald.Proxy.Observability.AccessLog;
+using Herald.Proxy.Upstream;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Herald.Proxy.Http.Http2;
+
+/// <summary>
+/// Forwards a request that Kestrel parsed (HTTP/2 and h2c downstream, including gRPC)
+/// through SocketsHttpHandler: headers, streaming bodies both ways, trailers, resets.
+/// </summary>
+internal static class HttpContextForwarder
+{
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "host", "te",
+    };
+
+    public static async Task ForwardAsync(HttpContext context, HttpConnectionManager manager)
+    {
+        var stats = manager.Stats;
+        var time = manager.Time;
+        var start = time.GetTimestamp();
+        stats.DownstreamRqTotal.Increment();
+        stats.DownstreamRqHttp2Total.Increment();
+        stats.DownstreamRqActive.Increment();
+        var log = manager.Config.AccessLogs.Count > 0 ? new AccessLogEntry { StartTime = time.GetUtcNow() } : null;
+        var flags = "-";
+        string? upstreamHost = null;
+        try
+        {
+            flags = await ForwardCoreAsync(context, manager, h => upstreamHost = h).ConfigureAwait(false);
+        }
+        finally
+        {
+            stats.DownstreamRqActive.Decrement();
+            var elapsed = time.GetElapsedTime(start);
+            stats.DownstreamRqTime.Record(elapsed);
+            stats.RecordResponseCode(context.Response.StatusCode);
+            if (log is not null)
+            {
+                var request = context.Request;
+                log.Method = request.Method;
+                log.Path = request.Path.Value + request.QueryString.Value;
+                log.Protocol = "HTTP/2";
+                log.ResponseCode = context.Response.StatusCode;
+                log.ResponseFlags = flags;
+                log.BytesReceived = request.ContentLength ?? 0;
+                log.DurationMs = (long)elapsed.TotalMilliseconds;
+                log.XForwardedFor = request.Headers["x-forwarded-for"].ToString() is { Length: > 0 } xff ? xff : null;
+                log.UserAgent = request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? ua : null;
+                log.RequestId = request.Headers["x-request-id"].ToString() is { Length: > 0 } id ? id : null;
+                log.Authority = request.Host.Value;
+                log.UpstreamHost = upstreamHost;
+                foreach (var sink in manager.Config.AccessLogs)
+                {
+                    sink.Log(log);
+                }
+            }
+        }
+    }
+
+    private static async Task<string> ForwardCoreAsync(HttpContext context, HttpConnectionManager manager, Action<string> setUpstreamHost)
+    {
+        var head = new HttpContextRequestHead(context);
+        var route = manager.Config.RouteTable.Match(head);
+        if (route is null)
+        {
+            manager.Stats.NoRoute.Increment();
+            await LocalReplyAsync(context, 404, null).ConfigureAwait(false);
+            return "NR";
+        }
+
+        switch (route.Action)
+        {
+            case DirectResponseAction direct:
+                manager.Stats.RqDirectResponse.Increment();
+                ApplyResponseMutations(context.Response.Headers, route.ResponseHeaderMutations);
+                context.Response.StatusCode = direct.StatusCode;
+                context.Response.ContentLength = direct.Body.Length;
+                if (direct.Body.Length > 0)
+                {
+                    context.Response.ContentType = "text/plain";
+                    await context.Response.Body.WriteAsync(direct.Body).ConfigureAwait(false);
+                }
+
+                return "-";
+            case RedirectAction redirect:
+                manager.Stats.RqRedirect.Increment();
+                context.Response.StatusCode = redirect.StatusCode;
+                context.Response.Headers.Location = redirect.BuildLocation(head);
+                context.Response.ContentLength = 0;
+                return "-";
+            case ClusterAction action:
+                return await ForwardToClusterAsync(context, manager, route, action, head, setUpstreamHost).ConfigureAwait(false);
+            default:
+                await LocalReplyAsync(context, 500, "unsupported route action").ConfigureAwait(false);
+                return "-";
+        }
+    }
+
+    private static async Task<string> ForwardToClusterAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Action<string> setUpstreamHost)
+    {
+        var cluster = manager.Clusters.Get(action.PickCluster((uint)Random.Shared.Next()));
+        if (cluster is null)
+        {
+            manager.Stats.NoCluster.Increment();
+            await LocalReplyAsync(context, 503, LocalReplies.NoCluster).ConfigureAwait(false);
+            return "NC";
+        }
+
+        ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(head) : null;
+        var endpoint = cluster.Pick(new LoadBalancerContext(hash));
+        if (endpoint is null)
+        {
+            await LocalReplyAsync(context, 503, LocalReplies.NoHealthyUpstream).ConfigureAwait(false);
+            return "UH";
+        }
+
+        setUpstreamHost(endpoint.AddressText);
+        var clusterStats = cluster.Stats;
+        var time = manager.Time;
+        clusterStats.UpstreamRqTotal.Increment();
+        clusterStats.UpstreamRqActive.Increment();
+        endpoint.BeginRequest();
+        var upstreamStart = time.GetTimestamp();
+        using var timeout = action.Timeout > TimeSpan.Zero ? new CancellationTokenSource(action.Timeout, time) : null;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, timeout?.Token ?? CancellationToken.None);
+        try
+        {
+            using var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol);
+            HttpResponseMessage response;
+            try
+            {
+                response = await manager.HttpClients.Get(cluster)
+                    .SendAsync(message, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout?.IsCancellationRequested == true)
+            {
+                clusterStats.UpstreamRqTimeout.Increment();
+                await LocalReplyAsync(context, 504, LocalReplies.UpstreamTimeout).ConfigureAwait(false);
+                return "UT";
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return "DC";
+            }
+            catch (HttpRequestException e)
+            {
+                var connectFailure = e.HttpRequestError == HttpRequestError.ConnectionError;
+                if (connectFailure)
+                {
+                    clusterStats.UpstreamCxConnectFail.Increment();
+                }
+                else
+                {
+                    clusterStats.UpstreamRqRxReset.Increment();
+                }
+
+                await LocalReplyAsync(context, 503, LocalReplies.UpstreamReset(connectFailure ? "connection failure" : "connection termination")).ConfigureAwait(false);
+                return connectFailure ? "UF" : "UC";
+            }
+
+            using (response)
+            {
+                var status = (int)response.StatusCode;
+                clusterStats.RecordResponseCode(status);
+                context.Response.StatusCode = status;
+                var headers = context.Response.Headers;
+                CopyResponseHeaders(response.Headers, headers);
+                CopyResponseHeaders(response.Content.Headers, headers);
+                headers["x-envoy-upstream-service-time"] = ((long)time.GetElapsedTime(upstreamStart).TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                ApplyResponseMutations(headers, route.ResponseHeaderMutations);
+
+                // The route timeout covers the wait for the response head; streams go on.
+                timeout?.CancelAfter(Timeout.InfiniteTimeSpan);
+                var completed = await CopyResponseBodyAsync(response, context).ConfigureAwait(false);
+                if (!completed)
+                {
+                    context.Abort();
+                    return "UC";
+                }
+
+                CopyTrailers(response, context);
+                clusterStats.UpstreamRqTime.Record(time.GetElapsedTime(upstreamStart));
+                return "-";
+            }
+        }
+        finally
+        {
+            endpoint.EndRequest();
+            clusterStats.UpstreamRqActive.Decrement();
+            clusterStats.UpstreamRqCompleted.Increment();
+        }
+    }
+
+    private static HttpRequestMessage BuildRequest(HttpContext context, HttpConnectionManagerConfig config, Route route, ClusterAction action, HttpContextRequestHead head, UpstreamEndpoint endpoint, UpstreamProtocol protocol)
+    {
+        var request = context.Request;
+        string pathAndQuery;
+        if (action.HasPathRewrite && action.TryRewritePath(head, out var rewritten))
+        {
+            pathAndQuery = Encoding.ASCII.GetString(rewritten);
+        }
+        else
+        {
+            pathAndQuery = head.PathAndQuery;
+        }
+
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri($"http://{endpoint.AddressText}{(pathAndQuery.Length == 0 ? "/" : pathAndQuery)}"))
+        {
+            Version = protocol == UpstreamProtocol.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+        var mutations = route.RequestHeaderMutations;
+        var bodyDetection = context.Features.Get<IHttpRequestBodyDetectionFeature>();
+        var hasBody = bodyDetection?.CanHaveBody ?? (request.ContentLength > 0);
+        if (hasBody)
+        {
+            message.Content = new StreamingContent(request.Body, request.ContentLength);
+        }
+
+        var sawRequestId = false;
+        var sawForwardedProto = false;
+        foreach (var (name, values) in request.Headers)
+        {
+            if (name.StartsWith(':') || HopByHop.Contains(name))
+            {
+                if (string.Equals(name, "te", StringComparison.OrdinalIgnoreCase) && values.ToString().Contains("trailers", StringComparison.OrdinalIgnoreCase))
+                {
+                    message.Headers.TryAddWithoutValidation("te", "trailers");
+                }
+
+                continue;
+            }
+
+            if (IsRemoved(mutations, name))
+            {
+                continue;
+            }
+
+            if (string.Equals(name, "x-request-id", StringComparison.OrdinalIgnoreCase))
+            {
+                sawRequestId = true;
+            }
+
+            if (string.Equals(name, "x-forwarded-proto", StringComparison.OrdinalIgnoreCase))
+            {
+                sawForwardedProto = true;
+                if (config.UseRemoteAddress)
+                {
+                    continue;
+                }
+            }
+
+            var value = values.ToString();
+            if (config.UseRemoteAddress && string.Equals(name, "x-forwarded-for", StringComparison.OrdinalIgnoreCase) && head.RemoteAddress is not null)
+            {
+                value = value + ", " + head.RemoteAddress;
+            }
+
+            if (!message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values.ToArray()) || value != values.ToString())
+            {
+                message.Headers.Remove(name);
+                if (message.Content is null || !message.Content.Headers.TryAddWithoutValidation(name, value))
+                {
+                    message.Headers.TryAddWithoutValidation(name, value);
+                }
+            }
+        }
+
+        if (config.UseRemoteAddress && !request.Headers.ContainsKey("x-forwarded-for") && head.RemoteAddress is not null)
+        {
+            message.Headers.TryAddWithoutValidation("x-forwarded-for", head.RemoteAddress.ToString());
+        }
+
+        if (config.UseRemoteAddress || !sawForwardedProto)
+        {
+            message.Headers.TryAddWithoutValidation("x-forwarded-proto", request.IsHttps ? "https" : "http");
+        }
+
+        if (config.GenerateRequestId && !sawRequestId)
+        {
+            var id = Guid.NewGuid().ToString();
+            message.Headers.TryAddWithoutValidation("x-request-id", id);
+            request.Headers["x-request-id"] = id;
+        }
+
+        message.Headers.Host = action.HostRewriteLiteral ?? (action.AutoHostRewrite ? endpoint.HostName : (request.Host.HasValue ? request.Host.Value : endpoint.AddressText));
+        foreach (var added in mutations.Add)
+        {
+            var exists = message.Headers.Contains(added.Name);
+            var write = added.Action switch
+            {
+                HeaderAppendAction.AddIfAbsent => !exists,
+                HeaderAppendAction.OverwriteIfExists => exists,
+                _ => true,
+            };
+            if (!write)
+            {
+                continue;
+            }
+
+            if (added.Action is HeaderAppendAction.OverwriteIfExists or HeaderAppendAction.OverwriteIfExistsOrAdd)
+            {
+                message.Headers.Remove(added.Name);
+            }
+
+            message.Headers.TryAddWithoutValidation(added.Name, added.Value);
+        }
+
+        return message;
+    }
+
+    private static bool IsRemoved(HeaderMutations mutations, string name)
+    {
+        if (mutations.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (var removed in mutations.Remove)
+        {
+            if (string.Equals(removed, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void CopyResponseHeaders(System.Net.Http.Headers.HttpHeaders from, IHeaderDictionary to)
+    {
+        foreach (var (name, values) in from.NonValidated)
+        {
+            if (HopByHop.Contains(name))
+            {
+                continue;
+            }
+
+            if (values.Count == 1)
+            {
+                to.Append(name, values.ToString());
+            }
+            else
+            {
+                foreach (var value in values)
+                {
+                    to.Append(name, value);
+                }
+            }
+        }
+    }
+
+    private static void ApplyResponseMutations(IHeaderDictionary headers, HeaderMutations mutations)
+    {
+        if (mutations.IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var removed in mutations.Remove)
+        {
+            headers.Remove(removed);
+        }
+
+        foreach (var added in mutations.Add)
+        {
+            var exists = headers.ContainsKey(added.Name);
+            switch (added.Action)
+            {
+                case HeaderAppendAction.AddIfAbsent when exists:
+                case HeaderAppendAction.OverwriteIfExists when !exists:
+                    continue;
+                case HeaderAppendAction.OverwriteIfExists:
+                case HeaderAppendAction.OverwriteIfExistsOrAdd:
+                    headers[added.Name] = added.Value;
+                    break;
+                default:
+                    headers.Append(added.Name, added.Value);
+                    break;
+            }
+        }
+    }
+
+    private static async Task<bool> CopyResponseBodyAsync(HttpResponseMessage response, HttpContext context)
+    {
+        var body = context.Response.Body;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await stream.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException)
+                {
+                    return false;
+                }
+
+                if (read == 0)
+                {
+                    // Nothing written means Kestrel ends the stream on the headers: a
+                    // trailers-only gRPC reply stays one.
+                    return true;
+                }
+
+                await body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
+                await body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void CopyTrailers(HttpResponseMessage response, HttpContext context)
+    {
+        var trailers = context.Features.Get<IHttpResponseTrailersFeature>();
+        if (trailers is null)
+        {
+            return;
+        }
+
+        foreach (var (name, values) in response.TrailingHeaders.NonValidated)
+        {
+            foreach (var value in values)
+            {
+                trailers.Trailers.Append(name, value);
+            }
+        }
+    }
+
+    private static async Task LocalReplyAsync(HttpContext context, int status, string? body)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        context.Response.StatusCode = status;
+        if (body is null)
+        {
+            context.Response.ContentLength = 0;
+            return;
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(body);
+        context.Response.ContentType = "text/plain";
+        context.Response.ContentLength = bytes.Length;
+        await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+    }
+}

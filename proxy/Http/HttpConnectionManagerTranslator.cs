@@ -1,0 +1,200 @@
+using Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
+using Herald.Proxy.Config;
+using Herald.Proxy.Http.Routing;
+using Herald.Proxy.Observability.AccessLog;
+using Herald.Proxy.Observability.Stats;
+
+namespace Herald.Proxy.Http;
+
+/// <summary>Envoy's HttpConnectionManager -> <see cref="HttpConnectionManagerConfig"/>.</summary>
+internal static class HttpConnectionManagerTranslator
+{
+    public const string RouterFilterName = "envoy.filters.http.router";
+    public const string RouterTypeUrl = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
+
+    public static HttpConnectionManagerConfig Translate(HttpConnectionManager config, string path, StatsStore stats)
+    {
+        FieldPolicy.RequireOnly(
+            config,
+            path,
+            "codec_type",
+            "stat_prefix",
+            "route_config",
+            "http_filters",
+            "access_log",
+            "use_remote_address",
+            "generate_request_id",
+            "preserve_external_request_id",
+            "upgrade_configs",
+            "common_http_protocol_options",
+            "http_protocol_options",
+            "http2_protocol_options",
+            "max_request_headers_kb",
+            "stream_idle_timeout",
+            "request_headers_timeout",
+            "xff_num_trusted_hops");
+
+        if (string.IsNullOrEmpty(config.StatPrefix))
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "stat_prefix"), "stat_prefix is required", "Set a stat prefix such as 'ingress_http'");
+        }
+
+        var codec = config.CodecType switch
+        {
+            HttpConnectionManager.Types.CodecType.Auto => CodecType.Auto,
+            HttpConnectionManager.Types.CodecType.Http1 => CodecType.Http1,
+            HttpConnectionManager.Types.CodecType.Http2 => CodecType.Http2,
+            _ => throw new ConfigException(
+                FieldPolicy.Join(path, "codec_type"),
+                $"codec_type {config.CodecType} is not supported by Herald",
+                "Use AUTO, HTTP1 or HTTP2"),
+        };
+
+        if (config.RouteConfig is null)
+        {
+            throw new ConfigException(
+                FieldPolicy.Join(path, "route_config"),
+                "an inline route_config is required (rds is not supported for static listeners yet)",
+                "Put the routes inline under route_config");
+        }
+
+        var routeTable = RouteTable.Translate(config.RouteConfig, FieldPolicy.Join(path, "route_config"));
+        ValidateHttpFilters(config, path);
+
+        var accessLogs = new List<IAccessLogSink>();
+        for (var i = 0; i < config.AccessLog.Count; i++)
+        {
+            accessLogs.Add(AccessLogTranslator.Translate(config.AccessLog[i], FieldPolicy.Index(path, "access_log", i), stats));
+        }
+
+        var webSocket = false;
+        for (var i = 0; i < config.UpgradeConfigs.Count; i++)
+        {
+            var upgrade = config.UpgradeConfigs[i];
+            var upgradePath = FieldPolicy.Index(path, "upgrade_configs", i);
+            FieldPolicy.RequireOnly(upgrade, upgradePath, "upgrade_type", "enabled");
+            if (!string.Equals(upgrade.UpgradeType, "websocket", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ConfigException(
+                    FieldPolicy.Join(upgradePath, "upgrade_type"),
+                    $"upgrade type '{upgrade.UpgradeType}' is not supported by Herald",
+                    "Only 'websocket' upgrades are relayed");
+            }
+
+            webSocket = upgrade.Enabled?.Value ?? true;
+        }
+
+        var idleTimeout = TimeSpan.FromHours(1);
+        var maxHeadersCount = 100;
+        if (config.CommonHttpProtocolOptions is { } common)
+        {
+            var commonPath = FieldPolicy.Join(path, "common_http_protocol_options");
+            FieldPolicy.RequireOnly(common, commonPath, "idle_timeout", "max_headers_count");
+            if (common.IdleTimeout is not null)
+            {
+                idleTimeout = common.IdleTimeout.ToTimeSpan();
+            }
+
+            if (common.MaxHeadersCount is not null)
+            {
+                maxHeadersCount = (int)common.MaxHeadersCount.Value;
+                if (maxHeadersCount < 1)
+                {
+                    throw new ConfigException(FieldPolicy.Join(commonPath, "max_headers_count"), "must be at least 1", "Set a positive header count");
+                }
+            }
+        }
+
+        if (config.HttpProtocolOptions is { } http1)
+        {
+            FieldPolicy.RequireOnly(http1, FieldPolicy.Join(path, "http_protocol_options"));
+        }
+
+        var maxStreams = 100;
+        var streamWindow = 64 * 1024;
+        var connectionWindow = 1024 * 1024;
+        if (config.Http2ProtocolOptions is { } http2)
+        {
+            var http2Path = FieldPolicy.Join(path, "http2_protocol_options");
+            FieldPolicy.RequireOnly(http2, http2Path, "max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size");
+            maxStreams = (int)Math.Min(int.MaxValue, http2.MaxConcurrentStreams?.Value ?? 100);
+            streamWindow = (int)Math.Min(int.MaxValue, http2.InitialStreamWindowSize?.Value ?? (uint)streamWindow);
+            connectionWindow = (int)Math.Min(int.MaxValue, http2.InitialConnectionWindowSize?.Value ?? (uint)connectionWindow);
+            if (streamWindow < 65535 || connectionWindow < 65535)
+            {
+                throw new ConfigException(http2Path, "HTTP/2 windows must be at least 65535", "Raise initial_stream_window_size / initial_connection_window_size");
+            }
+        }
+
+        var maxHeadersKb = config.MaxRequestHeadersKb?.Value ?? 60;
+        if (maxHeadersKb is < 1 or > 8192)
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "max_request_headers_kb"), "must be between 1 and 8192", "Use a value such as 60");
+        }
+
+        if (config.XffNumTrustedHops != 0)
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "xff_num_trusted_hops"), "trusted hops other than 0 are not supported by Herald yet", "Remove xff_num_trusted_hops");
+        }
+
+        return new HttpConnectionManagerConfig
+        {
+            StatPrefix = config.StatPrefix,
+            Codec = codec,
+            RouteTable = routeTable,
+            AccessLogs = accessLogs,
+            UseRemoteAddress = config.UseRemoteAddress?.Value ?? false,
+            GenerateRequestId = config.GenerateRequestId?.Value ?? true,
+            PreserveExternalRequestId = config.PreserveExternalRequestId,
+            WebSocketEnabled = webSocket,
+            MaxRequestHeadersBytes = (int)maxHeadersKb * 1024,
+            MaxHeadersCount = maxHeadersCount,
+            IdleTimeout = idleTimeout,
+            StreamIdleTimeout = config.StreamIdleTimeout?.ToTimeSpan() ?? TimeSpan.FromMinutes(5),
+            RequestHeadersTimeout = config.RequestHeadersTimeout?.ToTimeSpan() ?? TimeSpan.Zero,
+            Http2MaxConcurrentStreams = maxStreams,
+            Http2InitialStreamWindowSize = streamWindow,
+            Http2InitialConnectionWindowSize = connectionWindow,
+            Source = config,
+        };
+    }
+
+    private static void ValidateHttpFilters(HttpConnectionManager config, string path)
+    {
+        if (config.HttpFilters.Count == 0)
+        {
+            throw new ConfigException(
+                FieldPolicy.Join(path, "http_filters"),
+                "http_filters is empty",
+                $"Add the router filter ({RouterFilterName}) as the last HTTP filter");
+        }
+
+        for (var i = 0; i < config.HttpFilters.Count; i++)
+        {
+            var filter = config.HttpFilters[i];
+            var filterPath = FieldPolicy.Index(path, "http_filters", i);
+            FieldPolicy.RequireOnly(filter, filterPath, "name", "typed_config");
+            var isRouter = filter.TypedConfig is null
+                ? filter.Name == RouterFilterName
+                : filter.TypedConfig.TypeUrl == RouterTypeUrl;
+            if (!isRouter)
+            {
+                throw new ConfigException(
+                    filterPath,
+                    $"HTTP filter '{filter.Name}' ({filter.TypedConfig?.TypeUrl ?? "no typed_config"}) is not supported by Herald",
+                    $"Herald's HTTP filter chain supports {RouterFilterName} only");
+            }
+
+            if (i != config.HttpFilters.Count - 1)
+            {
+                throw new ConfigException(filterPath, "the router filter must be the last HTTP filter", "Move it to the end of http_filters");
+            }
+
+            if (filter.TypedConfig is not null)
+            {
+                var router = filter.TypedConfig.Unpack<Envoy.Extensions.Filters.Http.Router.V3.Router>();
+                FieldPolicy.RequireOnly(router, FieldPolicy.Join(filterPath, "typed_config"));
+            }
+        }
+    }
+}

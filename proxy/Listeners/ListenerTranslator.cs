@@ -1,0 +1,190 @@
+using System.Net;
+using Envoy.Config.Listener.V3;
+using Herald.Proxy.Config;
+using Herald.Proxy.Http;
+using Herald.Proxy.Observability.Stats;
+using Herald.Proxy.Tcp;
+using HcmProto = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
+using TcpProxyProto = Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy;
+
+namespace Herald.Proxy.Listeners;
+
+/// <summary>Envoy Listener -> <see cref="ListenerConfig"/>.</summary>
+internal static class ListenerTranslator
+{
+    public const string HttpConnectionManagerName = "envoy.filters.network.http_connection_manager";
+    public const string TcpProxyName = "envoy.filters.network.tcp_proxy";
+    private const string TypePrefix = "type.googleapis.com/";
+
+    private static readonly string[] AcceptedListenerFilters =
+    [
+        "envoy.filters.listener.tls_inspector",
+        "envoy.filters.listener.http_inspector",
+    ];
+
+    public static ListenerConfig Translate(Listener listener, string path, StatsStore stats)
+    {
+        FieldPolicy.RequireOnly(
+            listener,
+            path,
+            "name",
+            "address",
+            "filter_chains",
+            "default_filter_chain",
+            "listener_filters",
+            "listener_filters_timeout",
+            "continue_on_listener_filters_timeout",
+            "traffic_direction",
+            "stat_prefix");
+
+        if (string.IsNullOrEmpty(listener.Name))
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "name"), "a listener needs a name", "Give the listener a unique name");
+        }
+
+        var address = TranslateAddress(listener.Address, FieldPolicy.Join(path, "address"));
+
+        foreach (var (filter, i) in listener.ListenerFilters.Select((f, i) => (f, i)))
+        {
+            var filterPath = FieldPolicy.Index(path, "listener_filters", i);
+            FieldPolicy.RequireOnly(filter, filterPath, "name", "typed_config");
+            var known = Array.IndexOf(AcceptedListenerFilters, filter.Name) >= 0
+                || (filter.TypedConfig is not null && (filter.TypedConfig.TypeUrl.EndsWith(".tls_inspector.v3.TlsInspector", StringComparison.Ordinal)
+                    || filter.TypedConfig.TypeUrl.EndsWith(".http_inspector.v3.HttpInspector", StringComparison.Ordinal)));
+            if (!known)
+            {
+                throw new ConfigException(
+                    filterPath,
+                    $"listener filter '{filter.Name}' is not supported by Herald",
+                    "Herald inspects TLS and HTTP by itself; remove the filter (original_dst arrives with interception support)");
+            }
+        }
+
+        if (listener.FilterChains.Count == 0 && listener.DefaultFilterChain is null)
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "filter_chains"), "a listener needs at least one filter chain", "Add a filter chain with http_connection_manager or tcp_proxy");
+        }
+
+        var chains = new List<FilterChainConfig>(listener.FilterChains.Count);
+        for (var i = 0; i < listener.FilterChains.Count; i++)
+        {
+            chains.Add(TranslateChain(listener.FilterChains[i], FieldPolicy.Index(path, "filter_chains", i), stats));
+        }
+
+        var defaultChain = listener.DefaultFilterChain is null
+            ? null
+            : TranslateChain(listener.DefaultFilterChain, FieldPolicy.Join(path, "default_filter_chain"), stats);
+
+        var needsSniffing = chains.Count > 1 || defaultChain is not null;
+        foreach (var chain in chains)
+        {
+            needsSniffing |= chain.Match.NeedsSniffing || chain.Http?.Codec == CodecType.Auto;
+        }
+
+        needsSniffing |= defaultChain?.Http?.Codec == CodecType.Auto;
+
+        return new ListenerConfig
+        {
+            Name = listener.Name,
+            Address = address,
+            FilterChains = chains,
+            DefaultFilterChain = defaultChain,
+            SniffTimeout = listener.ListenerFiltersTimeout?.ToTimeSpan() is { } timeout && timeout > TimeSpan.Zero
+                ? timeout
+                : TimeSpan.FromMilliseconds(100),
+            NeedsSniffing = needsSniffing,
+            Source = listener,
+        };
+    }
+
+    public static IPEndPoint TranslateAddress(Envoy.Config.Core.V3.Address? address, string path)
+    {
+        if (address?.SocketAddress is null)
+        {
+            throw new ConfigException(path, "a socket_address is required", "Set address.socket_address.address and port_value");
+        }
+
+        FieldPolicy.RequireOnly(address, path, "socket_address");
+        var socket = address.SocketAddress;
+        var socketPath = FieldPolicy.Join(path, "socket_address");
+        FieldPolicy.RequireOnly(socket, socketPath, "address", "port_value", "protocol");
+        if (socket.Protocol != Envoy.Config.Core.V3.SocketAddress.Types.Protocol.Tcp)
+        {
+            throw new ConfigException(FieldPolicy.Join(socketPath, "protocol"), "only TCP listeners are supported", "Remove protocol or set TCP");
+        }
+
+        if (!IPAddress.TryParse(socket.Address, out var ip))
+        {
+            throw new ConfigException(FieldPolicy.Join(socketPath, "address"), $"'{socket.Address}' is not an IP address", "Use an IP literal such as 0.0.0.0 or 127.0.0.1");
+        }
+
+        if (socket.PortValue > 65535)
+        {
+            throw new ConfigException(FieldPolicy.Join(socketPath, "port_value"), $"port {socket.PortValue} is out of range", "Use a port from 0 to 65535");
+        }
+
+        return new IPEndPoint(ip, (int)socket.PortValue);
+    }
+
+    private static FilterChainConfig TranslateChain(FilterChain chain, string path, StatsStore stats)
+    {
+        FieldPolicy.RequireOnly(chain, path, "filter_chain_match", "filters", "name");
+        var match = TranslateMatch(chain.FilterChainMatch, FieldPolicy.Join(path, "filter_chain_match"));
+        if (chain.Filters.Count != 1)
+        {
+            throw new ConfigException(
+                FieldPolicy.Join(path, "filters"),
+                $"a filter chain needs exactly one network filter, found {chain.Filters.Count}",
+                $"Use one {HttpConnectionManagerName} or {TcpProxyName} filter");
+        }
+
+        var filter = chain.Filters[0];
+        var filterPath = FieldPolicy.Index(path, "filters", 0);
+        FieldPolicy.RequireOnly(filter, filterPath, "name", "typed_config");
+        if (filter.TypedConfig is null)
+        {
+            throw new ConfigException(FieldPolicy.Join(filterPath, "typed_config"), $"network filter '{filter.Name}' has no typed_config", "Add typed_config with its @type");
+        }
+
+        var typeUrl = filter.TypedConfig.TypeUrl;
+        var typePath = FieldPolicy.Join(filterPath, "typed_config");
+        if (typeUrl == TypePrefix + HcmProto.Descriptor.FullName)
+        {
+            var http = HttpConnectionManagerTranslator.Translate(filter.TypedConfig.Unpack<HcmProto>(), typePath, stats);
+            return new FilterChainConfig { Name = chain.Name, Match = match, Http = http };
+        }
+
+        if (typeUrl == TypePrefix + TcpProxyProto.Descriptor.FullName)
+        {
+            var tcp = TcpProxyTranslator.Translate(filter.TypedConfig.Unpack<TcpProxyProto>(), typePath, stats);
+            return new FilterChainConfig { Name = chain.Name, Match = match, Tcp = tcp };
+        }
+
+        throw new ConfigException(
+            filterPath,
+            $"network filter '{filter.Name}' ({typeUrl}) is not supported by Herald",
+            $"Use {HttpConnectionManagerName} or {TcpProxyName}");
+    }
+
+    private static FilterChainMatchConfig TranslateMatch(FilterChainMatch? match, string path)
+    {
+        if (match is null)
+        {
+            return FilterChainMatchConfig.Any;
+        }
+
+        FieldPolicy.RequireOnly(match, path, "destination_port", "server_names", "transport_protocol", "application_protocols");
+        if (match.TransportProtocol is not ("" or "tls" or "raw_buffer"))
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "transport_protocol"), $"unknown transport protocol '{match.TransportProtocol}'", "Use 'tls' or 'raw_buffer'");
+        }
+
+        return new FilterChainMatchConfig
+        {
+            DestinationPort = match.DestinationPort is null ? null : (int)match.DestinationPort.Value,
+            ServerNames = [.. match.ServerNames],
+            TransportProtocol = match.TransportProtocol,
+            ApplicationProtocols = [.. match.ApplicationProtocols],
+        };
+    }
+}
