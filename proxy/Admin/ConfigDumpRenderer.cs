@@ -11,7 +11,7 @@ internal static class ConfigDumpRenderer
 {
     private static readonly Lazy<JsonFormatter> Formatter = new(() => new JsonFormatter(
         JsonFormatter.Settings.Default
-            .WithTypeRegistry(XdsTypeRegistry.Instance)
+            .WithTypeRegistry(Herald.Xds.EnvoyTypeRegistry.Registry)
             .WithPreserveProtoFieldNames(true)));
 
     // Google.Protobuf's own indentation puts an Any's "@type" on its brace's line; re-indent

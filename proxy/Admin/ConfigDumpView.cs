@@ -10,7 +10,7 @@ namespace Herald.Proxy.Admin;
 /// NACK are to be added as optional init-only members, so existing callers keep compiling.
 /// </summary>
 internal sealed record ConfigDumpView(
-    Bootstrap Bootstrap,
+    Envoy.Config.Bootstrap.V3.Bootstrap Bootstrap,
     IReadOnlyList<Listener> StaticListeners,
     IReadOnlyList<Cluster> StaticClusters,
     IReadOnlyList<RouteConfiguration> StaticRouteConfigs,
