@@ -1,0 +1,363 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Sockets;
+using Herald.Proxy.Observability.Stats;
+
+namespace Herald.Proxy.Upstream;
+
+/// <summary>
+/// A live cluster: its current healthy endpoints and the load balancer over them, swapped
+/// together atomically. DNS clusters re-resolve on a timer; EDS calls <see cref="UpdateEndpoints"/>.
+/// </summary>
+internal sealed class Cluster : IAsyncDisposable
+{
+    private static readonly TimeSpan MaxResolveTime = TimeSpan.FromSeconds(5);
+
+    private readonly TimeProvider _time;
+    private readonly IDnsResolver _dns;
+    private readonly Random? _random;
+    private readonly Lock _updateLock = new();
+    private readonly CancellationTokenSource _disposed = new();
+
+    // Guarded by _updateLock: every endpoint object by address, so updates can keep them.
+    private readonly Dictionary<IPEndPoint, UpstreamEndpoint> _byAddress = [];
+
+    private EndpointSet _current;
+    private ITimer? _refreshTimer;
+    private Task _refresh = Task.CompletedTask;
+    private int _refreshing;
+    private int _started;
+    private string? _lastResolveError;
+
+    /// <param name="random">For tests: the load balancers' random source (must be thread-safe if picks run concurrently).</param>
+    public Cluster(ClusterConfig config, StatsStore stats, TimeProvider time, IDnsResolver dns, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Config = config;
+        Stats = new ClusterStats(stats, config.Name);
+        _time = time;
+        _dns = dns;
+        _random = random;
+        _current = new EndpointSet([], LoadBalancerFactory.Create(config, [], random));
+    }
+
+    public event Action<Cluster>? EndpointsChanged;
+
+    public string Name => Config.Name;
+
+    public ClusterConfig Config { get; }
+
+    public ClusterStats Stats { get; }
+
+    /// <summary>The current healthy endpoints.</summary>
+    public ImmutableArray<UpstreamEndpoint> Endpoints => Volatile.Read(ref _current).Endpoints;
+
+    /// <summary>Why the last DNS resolution failed, or null after a success.</summary>
+    public string? LastResolveError => Volatile.Read(ref _lastResolveError);
+
+    /// <summary>An endpoint for a request, or null (counted as upstream_cx_none_healthy) when there is none.</summary>
+    public UpstreamEndpoint? Pick(in LoadBalancerContext context)
+    {
+        var endpoint = Volatile.Read(ref _current).LoadBalancer.Pick(in context);
+        if (endpoint is null)
+        {
+            Stats.UpstreamCxNoneHealthy.Increment();
+        }
+
+        return endpoint;
+    }
+
+    /// <summary>
+    /// STATIC: takes the configured endpoints at once. STRICT_DNS and LOGICAL_DNS: completes
+    /// after the first resolution (successful or not), then re-resolves every dns_refresh_rate.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            return;
+        }
+
+        switch (Config.Type)
+        {
+            case DiscoveryType.Static:
+                UpdateEndpoints(Config.Endpoints);
+                break;
+            case DiscoveryType.StrictDns:
+            case DiscoveryType.LogicalDns:
+                await ResolveAndApplyAsync(cancellationToken);
+                lock (_updateLock)
+                {
+                    if (!_disposed.IsCancellationRequested)
+                    {
+                        _refreshTimer = _time.CreateTimer(
+                            static state => ((Cluster)state!).OnRefreshTimer(), this, Config.DnsRefreshRate, Config.DnsRefreshRate);
+                    }
+                }
+
+                break;
+            default:
+                // EDS: endpoints arrive through UpdateEndpoints.
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Replaces the endpoint set (EDS, or a DNS refresh). Hosts must be IP literals. Endpoint
+    /// objects, and their pools, are kept for addresses that stay; removed ones are disposed.
+    /// </summary>
+    public void UpdateEndpoints(IReadOnlyList<EndpointConfig> endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var resolved = new List<ResolvedEndpoint>(endpoints.Count);
+        foreach (var endpoint in endpoints)
+        {
+            if (!IPAddress.TryParse(endpoint.Host, out var ip))
+            {
+                throw new ArgumentException($"endpoint host '{endpoint.Host}' is not an IP address", nameof(endpoints));
+            }
+
+            resolved.Add(new ResolvedEndpoint(new IPEndPoint(ip, endpoint.Port), endpoint.Host, endpoint.Weight, endpoint.Healthy));
+        }
+
+        Apply(resolved);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        UpstreamEndpoint[] endpoints;
+        lock (_updateLock)
+        {
+            if (_disposed.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _disposed.Cancel();
+            _refreshTimer?.Dispose();
+            endpoints = [.. _byAddress.Values];
+            _byAddress.Clear();
+        }
+
+        try
+        {
+            await _refresh;
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected: the refresh was cancelled by disposal.
+        }
+
+        foreach (var endpoint in endpoints)
+        {
+            await endpoint.DisposeAsync();
+        }
+
+        _disposed.Dispose();
+    }
+
+    private void OnRefreshTimer()
+    {
+        // One resolution at a time; a slow resolver skips ticks rather than piling them up.
+        if (Interlocked.CompareExchange(ref _refreshing, 1, 0) != 0)
+        {
+            return;
+        }
+
+        _refresh = RefreshAsync();
+    }
+
+    private async Task RefreshAsync()
+    {
+        try
+        {
+            await ResolveAndApplyAsync(_disposed.Token);
+        }
+        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+        {
+            // Disposed while resolving.
+        }
+        finally
+        {
+            Volatile.Write(ref _refreshing, 0);
+        }
+    }
+
+    private async Task ResolveAndApplyAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
+        using var timeout = new CancellationTokenSource(MaxResolveTime, _time);
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(linked.Token, timeout.Token);
+        var resolved = new List<ResolvedEndpoint>();
+        string? error = null;
+        foreach (var endpoint in Config.Endpoints)
+        {
+            IPAddress[] addresses;
+            try
+            {
+                addresses = await _dns.ResolveAsync(endpoint.Host, both.Token);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !linked.IsCancellationRequested)
+            {
+                // A failed name keeps the last good addresses of the whole cluster.
+                error = $"resolving '{endpoint.Host}': {ex.Message}";
+                break;
+            }
+
+            var family = Filter(addresses, Config.DnsLookupFamily);
+            foreach (var address in family)
+            {
+                resolved.Add(new ResolvedEndpoint(new IPEndPoint(address, endpoint.Port), endpoint.Host, endpoint.Weight, endpoint.Healthy));
+                if (Config.Type == DiscoveryType.LogicalDns)
+                {
+                    // LOGICAL_DNS: one logical host, connecting to the first address returned.
+                    break;
+                }
+            }
+        }
+
+        Volatile.Write(ref _lastResolveError, error);
+        if (error is null)
+        {
+            Apply(resolved);
+        }
+    }
+
+    private static List<IPAddress> Filter(IPAddress[] addresses, DnsLookupFamily family)
+    {
+        var v4 = new List<IPAddress>();
+        var v6 = new List<IPAddress>();
+        foreach (var address in addresses)
+        {
+            var plain = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+            (plain.AddressFamily == AddressFamily.InterNetworkV6 ? v6 : v4).Add(plain);
+        }
+
+        switch (family)
+        {
+            case DnsLookupFamily.V4Only:
+                return v4;
+            case DnsLookupFamily.V6Only:
+                return v6;
+            case DnsLookupFamily.V4Preferred:
+                return v4.Count > 0 ? v4 : v6;
+            case DnsLookupFamily.All:
+                v4.AddRange(v6);
+                return v4;
+            default:
+                return v6.Count > 0 ? v6 : v4;
+        }
+    }
+
+    private void Apply(List<ResolvedEndpoint> resolved)
+    {
+        List<UpstreamEndpoint>? removed = null;
+        var changed = false;
+        lock (_updateLock)
+        {
+            if (_disposed.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var previous = _current.Endpoints;
+            var healthy = ImmutableArray.CreateBuilder<UpstreamEndpoint>(resolved.Count);
+            var keep = new HashSet<IPEndPoint>();
+            foreach (var endpoint in resolved)
+            {
+                // The first occurrence of an address wins (two DNS names may share one).
+                if (!endpoint.Healthy || !keep.Add(endpoint.Address))
+                {
+                    continue;
+                }
+
+                if (_byAddress.TryGetValue(endpoint.Address, out var existing)
+                    && string.Equals(existing.HostName, endpoint.HostName, StringComparison.Ordinal))
+                {
+                    if (existing.Weight != Math.Max(1, endpoint.Weight))
+                    {
+                        existing.SetWeight(endpoint.Weight);
+                        changed = true;
+                    }
+                }
+                else
+                {
+                    if (existing is not null)
+                    {
+                        (removed ??= []).Add(existing);
+                    }
+
+                    existing = new UpstreamEndpoint(endpoint.Address, endpoint.HostName, endpoint.Weight, Config, Stats);
+                    _byAddress[endpoint.Address] = existing;
+                }
+
+                healthy.Add(existing);
+            }
+
+            foreach (var (address, endpoint) in _byAddress)
+            {
+                if (!keep.Contains(address))
+                {
+                    (removed ??= []).Add(endpoint);
+                }
+            }
+
+            if (removed is not null)
+            {
+                foreach (var endpoint in removed)
+                {
+                    if (_byAddress.TryGetValue(endpoint.Address, out var current) && ReferenceEquals(current, endpoint))
+                    {
+                        _byAddress.Remove(endpoint.Address);
+                    }
+                }
+            }
+
+            var endpoints = healthy.ToImmutable();
+            changed |= !SameMembers(previous, endpoints);
+            if (changed)
+            {
+                Volatile.Write(ref _current, new EndpointSet(endpoints, LoadBalancerFactory.Create(Config, endpoints, _random)));
+            }
+
+            Stats.MembershipTotal.Set(resolved.Count);
+            Stats.MembershipHealthy.Set(endpoints.Length);
+        }
+
+        if (removed is not null)
+        {
+            // In-flight requests hold their own references; only the pools are let go.
+            foreach (var endpoint in removed)
+            {
+                _ = endpoint.DisposeAsync().AsTask();
+            }
+        }
+
+        if (changed)
+        {
+            EndpointsChanged?.Invoke(this);
+        }
+    }
+
+    private static bool SameMembers(ImmutableArray<UpstreamEndpoint> a, ImmutableArray<UpstreamEndpoint> b)
+    {
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Length; i++)
+        {
+            if (!ReferenceEquals(a[i], b[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private sealed record EndpointSet(ImmutableArray<UpstreamEndpoint> Endpoints, ILoadBalancer LoadBalancer);
+
+    private readonly record struct ResolvedEndpoint(IPEndPoint Address, string HostName, uint Weight, bool Healthy);
+}

@@ -1,0 +1,42 @@
+using System.Collections.Immutable;
+
+namespace Herald.Proxy.Upstream;
+
+/// <summary>A validated, immutable cluster, translated from an Envoy v3 <c>Cluster</c>.</summary>
+internal sealed class ClusterConfig
+{
+    public const ulong DefaultRingHashMinimumSize = 1024;
+    public const ulong DefaultRingHashMaximumSize = 8 * 1024 * 1024;
+    public const int DefaultMaglevTableSize = 65537;
+    public const int DefaultLeastRequestChoiceCount = 2;
+
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan DefaultDnsRefreshRate = TimeSpan.FromSeconds(5);
+
+    public required string Name { get; init; }
+
+    public DiscoveryType Type { get; init; } = DiscoveryType.Static;
+
+    public LoadBalancerPolicy LbPolicy { get; init; } = LoadBalancerPolicy.RoundRobin;
+
+    public TimeSpan ConnectTimeout { get; init; } = DefaultConnectTimeout;
+
+    public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
+
+    public ImmutableArray<EndpointConfig> Endpoints { get; init; } = [];
+
+    public TimeSpan DnsRefreshRate { get; init; } = DefaultDnsRefreshRate;
+
+    public DnsLookupFamily DnsLookupFamily { get; init; } = DnsLookupFamily.Auto;
+
+    public ulong RingHashMinimumSize { get; init; } = DefaultRingHashMinimumSize;
+
+    public ulong RingHashMaximumSize { get; init; } = DefaultRingHashMaximumSize;
+
+    public int MaglevTableSize { get; init; } = DefaultMaglevTableSize;
+
+    public int LeastRequestChoiceCount { get; init; } = DefaultLeastRequestChoiceCount;
+
+    /// <summary>The resource this was translated from: for config_dump, and for change detection by proto equality.</summary>
+    public Envoy.Config.Cluster.V3.Cluster Source { get; init; } = new();
+}

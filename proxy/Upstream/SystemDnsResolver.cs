@@ -1,0 +1,10 @@
+using System.Net;
+
+namespace Herald.Proxy.Upstream;
+
+/// <summary>The operating system's resolver.</summary>
+internal sealed class SystemDnsResolver : IDnsResolver
+{
+    public Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken) =>
+        Dns.GetHostAddressesAsync(host, cancellationToken);
+}
