@@ -1,8 +1,8 @@
-using Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
 using Herald.Proxy.Config;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Observability.Stats;
+using HttpConnectionManagerProto = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
 
 namespace Herald.Proxy.Http;
 
@@ -12,7 +12,7 @@ internal static class HttpConnectionManagerTranslator
     public const string RouterFilterName = "envoy.filters.http.router";
     public const string RouterTypeUrl = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 
-    public static HttpConnectionManagerConfig Translate(HttpConnectionManager config, string path, StatsStore stats)
+    public static HttpConnectionManagerConfig Translate(HttpConnectionManagerProto config, string path, StatsStore stats)
     {
         FieldPolicy.RequireOnly(
             config,
@@ -41,9 +41,9 @@ internal static class HttpConnectionManagerTranslator
 
         var codec = config.CodecType switch
         {
-            HttpConnectionManager.Types.CodecType.Auto => CodecType.Auto,
-            HttpConnectionManager.Types.CodecType.Http1 => CodecType.Http1,
-            HttpConnectionManager.Types.CodecType.Http2 => CodecType.Http2,
+            HttpConnectionManagerProto.Types.CodecType.Auto => CodecType.Auto,
+            HttpConnectionManagerProto.Types.CodecType.Http1 => CodecType.Http1,
+            HttpConnectionManagerProto.Types.CodecType.Http2 => CodecType.Http2,
             _ => throw new ConfigException(
                 FieldPolicy.Join(path, "codec_type"),
                 $"codec_type {config.CodecType} is not supported by Herald",
@@ -159,7 +159,7 @@ internal static class HttpConnectionManagerTranslator
         };
     }
 
-    private static void ValidateHttpFilters(HttpConnectionManager config, string path)
+    private static void ValidateHttpFilters(HttpConnectionManagerProto config, string path)
     {
         if (config.HttpFilters.Count == 0)
         {

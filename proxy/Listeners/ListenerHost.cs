@@ -148,7 +148,7 @@ internal sealed class ListenerHost : IAsyncDisposable
             return;
         }
 
-        var connection = new Http1Connection(manager, context.Transport, context.RemoteEndPoint as IPEndPoint);
+        using var connection = new Http1Connection(manager, context.Transport, context.RemoteEndPoint as IPEndPoint);
         await connection.RunAsync(context.ConnectionClosed).ConfigureAwait(false);
     }
 

@@ -307,7 +307,7 @@ internal sealed partial class Http1Connection
         await Task.WhenAll(upstreamToDownstream, downstreamToUpstream).ConfigureAwait(false);
     }
 
-    private async Task PumpAsync(PipeReader from, PipeWriter to)
+    private static async Task PumpAsync(PipeReader from, PipeWriter to)
     {
         try
         {

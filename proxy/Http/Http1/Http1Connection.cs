@@ -12,7 +12,7 @@ namespace Herald.Proxy.Http.Http1;
 /// it, and relays it to a pooled upstream connection byte for byte (headers rewritten
 /// only where Envoy rewrites them, bodies and chunk framing untouched).
 /// </summary>
-internal sealed partial class Http1Connection
+internal sealed partial class Http1Connection : IDisposable
 {
     private readonly HttpConnectionManager _manager;
     private readonly HttpConnectionManagerStats _stats;
@@ -49,6 +49,8 @@ internal sealed partial class Http1Connection
         _requestTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         _random = (uint)Random.Shared.Next() | 1;
     }
+
+    public void Dispose() => _requestTimeout.Dispose();
 
     /// <summary>Set by the listener when a drain asks clients to go away.</summary>
     public static bool Draining { get; set; }
@@ -115,14 +117,9 @@ internal sealed partial class Http1Connection
         {
             // The downstream connection failed.
         }
-        catch (Microsoft.AspNetCore.Connections.ConnectionResetException)
-        {
-            // The downstream reset.
-        }
         finally
         {
             _stats.DownstreamCxActive.Decrement();
-            _requestTimeout.Dispose();
             await _output.CompleteAsync().ConfigureAwait(false);
             await _input.CompleteAsync().ConfigureAwait(false);
         }
