@@ -1,0 +1,36 @@
+namespace Herald.Proxy.Http.Routing;
+
+/// <summary>A virtual host of a route table: its domains and its routes, in order.</summary>
+internal sealed class VirtualHost
+{
+    private Route[] _routes = [];
+
+    public VirtualHost(string name, IReadOnlyList<string> domains)
+    {
+        Name = name;
+        Domains = domains;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Lower-case domains as configured.</summary>
+    public IReadOnlyList<string> Domains { get; }
+
+    public IReadOnlyList<Route> Routes => _routes;
+
+    // Routes refer to their virtual host, so they are attached once after construction.
+    internal void SetRoutes(Route[] routes) => _routes = routes;
+
+    internal Route? Match(IRequestHead request)
+    {
+        foreach (var route in _routes)
+        {
+            if (route.Matcher.Matches(request))
+            {
+                return route;
+            }
+        }
+
+        return null;
+    }
+}
