@@ -1,0 +1,21 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Herald.Tests.TestSupport.EndToEnd;
+
+/// <summary>
+/// A port that was free a moment ago: bound on 127.0.0.1:0 and released. Another process can
+/// take it before we use it, so whoever binds it retries once with a new one on a conflict.
+/// </summary>
+public static class FreePort
+{
+    public static int Next()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    /// <summary>A port on which nothing listens (connections to it are refused).</summary>
+    public static int Refusing() => Next();
+}
