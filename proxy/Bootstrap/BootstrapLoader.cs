@@ -44,6 +44,11 @@ internal static class BootstrapLoader
     {
         try
         {
+            using (var document = JsonDocument.Parse(json))
+            {
+                JsonShapeValidator.Validate(document.RootElement, new T().Descriptor, string.Empty);
+            }
+
             var parser = new JsonParser(JsonParser.Settings.Default.WithTypeRegistry(EnvoyTypeRegistry.Registry).WithIgnoreUnknownFields(false));
             return parser.Parse<T>(json);
         }
@@ -52,6 +57,10 @@ internal static class BootstrapLoader
             throw new ConfigException(what, e.Message.TrimEnd('.'), "Fix the field named above; see docs/configuration.md");
         }
         catch (InvalidJsonException e)
+        {
+            throw new ConfigException(what, $"invalid JSON: {e.Message.TrimEnd('.')}", "Fix the JSON syntax");
+        }
+        catch (JsonException e)
         {
             throw new ConfigException(what, $"invalid JSON: {e.Message.TrimEnd('.')}", "Fix the JSON syntax");
         }

@@ -74,43 +74,71 @@ internal static class BootstrapTranslator
     /// <summary>Static routes must name clusters that exist (Envoy's validate_clusters).</summary>
     private static void ValidateClusterReferences(ListenerConfig listener, string path, HashSet<string> clusters)
     {
-        var chains = new List<FilterChainConfig>(listener.FilterChains);
-        if (listener.DefaultFilterChain is not null)
+        var chains = new List<(FilterChainConfig Chain, string Path)>();
+        for (var i = 0; i < listener.FilterChains.Count; i++)
         {
-            chains.Add(listener.DefaultFilterChain);
+            chains.Add((listener.FilterChains[i], FieldPolicy.Index(path, "filter_chains", i)));
         }
 
-        for (var i = 0; i < chains.Count; i++)
+        if (listener.DefaultFilterChain is not null)
         {
-            var chainPath = FieldPolicy.Index(path, "filter_chains", i);
-            if (chains[i].Http is { } http)
+            chains.Add((listener.DefaultFilterChain, FieldPolicy.Join(path, "default_filter_chain")));
+        }
+
+        foreach (var (chain, chainPath) in chains)
+        {
+            var filterPath = FieldPolicy.Index(chainPath, "filters", 0) + ".typed_config";
+            if (chain.Http is { } http && http.RouteTable.ValidateClusters != false)
             {
-                foreach (var name in http.RouteTable.ReferencedClusters)
+                var routes = http.Source.RouteConfig;
+                for (var v = 0; v < routes.VirtualHosts.Count; v++)
                 {
-                    if (!clusters.Contains(name))
+                    var host = routes.VirtualHosts[v];
+                    for (var r = 0; r < host.Routes.Count; r++)
                     {
-                        throw new ConfigException(
-                            $"{chainPath}.filters[0].typed_config.route_config",
-                            $"a route sends to unknown cluster '{name}'",
-                            "Define the cluster under static_resources.clusters or fix the route's cluster name");
+                        var action = host.Routes[r].Route_;
+                        if (action is null)
+                        {
+                            continue;
+                        }
+
+                        var routePath = $"{filterPath}.route_config.virtual_hosts[{v}].routes[{r}].route";
+                        if (action.Cluster.Length > 0)
+                        {
+                            Require(clusters, action.Cluster, routePath + ".cluster");
+                        }
+
+                        if (action.WeightedClusters is { } weighted)
+                        {
+                            for (var w = 0; w < weighted.Clusters.Count; w++)
+                            {
+                                Require(clusters, weighted.Clusters[w].Name, $"{routePath}.weighted_clusters.clusters[{w}].name");
+                            }
+                        }
                     }
                 }
             }
 
-            if (chains[i].Tcp is { } tcp)
+            if (chain.Tcp is { } tcp)
             {
-                var names = tcp.Cluster is null ? tcp.WeightedClusters.Select(w => w.Name) : [tcp.Cluster];
-                foreach (var name in names)
+                if (tcp.Cluster is not null)
                 {
-                    if (!clusters.Contains(name))
-                    {
-                        throw new ConfigException(
-                            $"{chainPath}.filters[0].typed_config.cluster",
-                            $"tcp_proxy sends to unknown cluster '{name}'",
-                            "Define the cluster under static_resources.clusters");
-                    }
+                    Require(clusters, tcp.Cluster, filterPath + ".cluster");
+                }
+
+                for (var w = 0; w < tcp.WeightedClusters.Count; w++)
+                {
+                    Require(clusters, tcp.WeightedClusters[w].Name, $"{filterPath}.weighted_clusters.clusters[{w}].name");
                 }
             }
+        }
+    }
+
+    private static void Require(HashSet<string> clusters, string name, string path)
+    {
+        if (!clusters.Contains(name))
+        {
+            throw new ConfigException(path, $"unknown cluster '{name}'", "Define the cluster under static_resources.clusters or fix the name");
         }
     }
 }

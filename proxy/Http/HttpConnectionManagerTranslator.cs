@@ -81,7 +81,7 @@ internal static class HttpConnectionManagerTranslator
                     "Only 'websocket' upgrades are relayed");
             }
 
-            webSocket = upgrade.Enabled?.Value ?? true;
+            webSocket = upgrade.Enabled ?? true;
         }
 
         var idleTimeout = TimeSpan.FromHours(1);
@@ -117,16 +117,16 @@ internal static class HttpConnectionManagerTranslator
         {
             var http2Path = FieldPolicy.Join(path, "http2_protocol_options");
             FieldPolicy.RequireOnly(http2, http2Path, "max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size");
-            maxStreams = (int)Math.Min(int.MaxValue, http2.MaxConcurrentStreams?.Value ?? 100);
-            streamWindow = (int)Math.Min(int.MaxValue, http2.InitialStreamWindowSize?.Value ?? (uint)streamWindow);
-            connectionWindow = (int)Math.Min(int.MaxValue, http2.InitialConnectionWindowSize?.Value ?? (uint)connectionWindow);
+            maxStreams = (int)Math.Min(int.MaxValue, http2.MaxConcurrentStreams ?? 100);
+            streamWindow = (int)Math.Min(int.MaxValue, http2.InitialStreamWindowSize ?? (uint)streamWindow);
+            connectionWindow = (int)Math.Min(int.MaxValue, http2.InitialConnectionWindowSize ?? (uint)connectionWindow);
             if (streamWindow < 65535 || connectionWindow < 65535)
             {
                 throw new ConfigException(http2Path, "HTTP/2 windows must be at least 65535", "Raise initial_stream_window_size / initial_connection_window_size");
             }
         }
 
-        var maxHeadersKb = config.MaxRequestHeadersKb?.Value ?? 60;
+        var maxHeadersKb = config.MaxRequestHeadersKb ?? 60;
         if (maxHeadersKb is < 1 or > 8192)
         {
             throw new ConfigException(FieldPolicy.Join(path, "max_request_headers_kb"), "must be between 1 and 8192", "Use a value such as 60");
@@ -143,8 +143,8 @@ internal static class HttpConnectionManagerTranslator
             Codec = codec,
             RouteTable = routeTable,
             AccessLogs = accessLogs,
-            UseRemoteAddress = config.UseRemoteAddress?.Value ?? false,
-            GenerateRequestId = config.GenerateRequestId?.Value ?? true,
+            UseRemoteAddress = config.UseRemoteAddress ?? false,
+            GenerateRequestId = config.GenerateRequestId ?? true,
             PreserveExternalRequestId = config.PreserveExternalRequestId,
             WebSocketEnabled = webSocket,
             MaxRequestHeadersBytes = (int)maxHeadersKb * 1024,

@@ -18,7 +18,7 @@ public sealed class AdminEndpointTests
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
             .HttpListener("ingress", l => l.Route("/", "backend"))
             .Cluster("backend", upstream.Port));
-        using var client = Http.CreateClient();
+        using var client = TestHttp.CreateClient();
         for (var i = 0; i < Requests; i++)
         {
             using var response = await client.GetAsync(herald.ListenerUrl("ingress") + "/r");

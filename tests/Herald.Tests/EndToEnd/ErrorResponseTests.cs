@@ -18,7 +18,7 @@ public sealed class ErrorResponseTests
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
             .HttpListener("ingress", l => l.Route("/", "dead"))
             .Cluster("dead", deadPort, connectTimeout: "1s"));
-        using var client = Http.CreateClient();
+        using var client = TestHttp.CreateClient();
 
         using var response = await client.GetAsync(herald.ListenerUrl("ingress") + "/x");
         var body = await response.Content.ReadAsStringAsync();
@@ -37,7 +37,7 @@ public sealed class ErrorResponseTests
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
             .HttpListener("ingress", l => l.Route("/api", "up"))
             .Cluster("up", upstream.Port));
-        using var client = Http.CreateClient();
+        using var client = TestHttp.CreateClient();
 
         using var response = await client.GetAsync(herald.ListenerUrl("ingress") + "/elsewhere");
 
@@ -54,7 +54,7 @@ public sealed class ErrorResponseTests
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
             .HttpListener("ingress", l => l.Route("/", "slow", timeout: "1s"))
             .Cluster("slow", upstream.Port));
-        using var client = Http.CreateClient();
+        using var client = TestHttp.CreateClient();
         var clock = Stopwatch.StartNew();
 
         using var response = await client.GetAsync(herald.ListenerUrl("ingress") + "/hang");

@@ -18,7 +18,7 @@ public sealed class LoadBalancingTests
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
             .HttpListener("ingress", l => l.Route("/", "pool"))
             .Cluster("pool", upstreams.Ports, lbPolicy: policy));
-        using var client = Http.CreateClient(maxConnections: 6);
+        using var client = TestHttp.CreateClient(maxConnections: 6);
         var url = herald.ListenerUrl("ingress") + "/lb";
 
         var answers = await RequestLoop.RunAsync(client, Requests, 6, _ => new HttpRequestMessage(HttpMethod.Get, url), TimeSpan.FromSeconds(90));
@@ -45,7 +45,7 @@ public sealed class LoadBalancingTests
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
             .HttpListener("ingress", l => l.Route("/", "pool", timeout: null, hash))
             .Cluster("pool", upstreams.Ports, lbPolicy: policy));
-        using var client = Http.CreateClient(maxConnections: 6);
+        using var client = TestHttp.CreateClient(maxConnections: 6);
         var url = herald.ListenerUrl("ingress") + "/sticky";
 
         var answers = await RequestLoop.RunAsync(

@@ -70,7 +70,7 @@ public sealed class PeerSelfTests
     public async Task RecordingUpstream_BytesEndpoint_StreamsPattern()
     {
         await using var upstream = await RecordingUpstream.StartAsync("self");
-        using var client = Http.CreateClient();
+        using var client = TestHttp.CreateClient();
 
         var body = await client.GetByteArrayAsync($"{upstream.Url}/bytes/100000");
 

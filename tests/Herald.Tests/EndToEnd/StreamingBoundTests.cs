@@ -19,7 +19,7 @@ public sealed class StreamingBoundTests
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
             .HttpListener("ingress", l => l.Route("/", "bulk"))
             .Cluster("bulk", upstream.Port));
-        using var client = Http.CreateClient(timeout: TimeSpan.FromSeconds(150));
+        using var client = TestHttp.CreateClient(timeout: TimeSpan.FromSeconds(150));
         var url = herald.ListenerUrl("ingress");
 
         // Warm-up: JIT, pools and buffers reach their steady size.

@@ -17,7 +17,7 @@ public sealed class WeightedClusterTests
             .HttpListener("ingress", l => l.WeightedRoute("/", ("a", 80), ("b", 20)))
             .Cluster("a", a.Port)
             .Cluster("b", b.Port));
-        using var client = Http.CreateClient(maxConnections: 8);
+        using var client = TestHttp.CreateClient(maxConnections: 8);
         var url = herald.ListenerUrl("ingress") + "/split";
 
         var answers = await RequestLoop.RunAsync(client, Requests, 8, _ => new HttpRequestMessage(HttpMethod.Get, url), TimeSpan.FromSeconds(150));

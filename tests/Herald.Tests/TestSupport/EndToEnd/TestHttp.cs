@@ -1,7 +1,7 @@
 namespace Herald.Tests.TestSupport.EndToEnd;
 
 /// <summary>HttpClient instances for the tests: no proxy, no redirects, no cookies, no decompression.</summary>
-public static class Http
+public static class TestHttp
 {
     public static HttpClient CreateClient(int maxConnections = 16, TimeSpan? timeout = null) =>
         new(new SocketsHttpHandler
