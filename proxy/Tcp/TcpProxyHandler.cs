@@ -1,0 +1,180 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Herald.Proxy.Observability.AccessLog;
+using Herald.Proxy.Observability.Stats;
+using Herald.Proxy.Upstream;
+
+namespace Herald.Proxy.Tcp;
+
+/// <summary>
+/// Envoy's <c>envoy.filters.network.tcp_proxy</c>: picks a cluster and an endpoint, connects,
+/// and relays bytes both ways until both directions end. One handler serves every
+/// connection of a filter chain.
+/// </summary>
+internal sealed class TcpProxyHandler
+{
+    // Timers and timed cancellation take at most this (about 49 days); longer is re-armed or treated as infinite.
+    internal static readonly TimeSpan MaxTimerDue = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    private readonly TcpProxyConfig _config;
+    private readonly Func<string, Cluster?> _clusters;
+    private readonly TcpProxyStats _stats;
+    private readonly TimeProvider _time;
+    private readonly Func<IPEndPoint, CancellationToken, ValueTask<Socket>> _connect;
+
+    public TcpProxyHandler(TcpProxyConfig config, Func<string, Cluster?> clusters, StatsStore stats, TimeProvider time)
+        : this(config, clusters, stats, time, ConnectSocketAsync)
+    {
+    }
+
+    /// <summary>Takes the connect step as a parameter, so tests can hold a connection attempt open.</summary>
+    internal TcpProxyHandler(
+        TcpProxyConfig config,
+        Func<string, Cluster?> clusters,
+        StatsStore stats,
+        TimeProvider time,
+        Func<IPEndPoint, CancellationToken, ValueTask<Socket>> connect)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _config = config;
+        _clusters = clusters;
+        _stats = config.Stats ?? new TcpProxyStats(stats, config.StatPrefix);
+        _time = time;
+        _connect = connect;
+    }
+
+    /// <summary>Proxies one downstream connection; returns when both directions are done.</summary>
+    public async Task HandleAsync(IDuplexPipe downstream, EndPoint? remote, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(downstream);
+        var startTime = _time.GetUtcNow();
+        var startTimestamp = _time.GetTimestamp();
+        _stats.DownstreamCxTotal.Increment();
+
+        var cluster = _clusters(_config.PickCluster(NextRandom()));
+        if (cluster is null)
+        {
+            _stats.DownstreamCxNoRoute.Increment();
+            await CloseDownstreamAsync(downstream);
+            Log(startTime, startTimestamp, "NC", null, 0, 0);
+            return;
+        }
+
+        var endpoint = cluster.Pick(new LoadBalancerContext(null));
+        if (endpoint is null)
+        {
+            cluster.Stats.UpstreamCxNoneHealthy.Increment();
+            await CloseDownstreamAsync(downstream);
+            Log(startTime, startTimestamp, "UH", null, 0, 0);
+            return;
+        }
+
+        endpoint.BeginRequest();
+        try
+        {
+            var upstream = await ConnectAsync(cluster, endpoint, cancellationToken);
+            if (upstream is null)
+            {
+                await CloseDownstreamAsync(downstream);
+                Log(startTime, startTimestamp, "UF", endpoint.AddressText, 0, 0);
+                return;
+            }
+
+            cluster.Stats.UpstreamCxActive.Increment();
+            using var relay = new TcpRelay(downstream, upstream, _time, _config.IdleTimeout, _stats, cluster.Stats);
+            try
+            {
+                await relay.RunAsync(cancellationToken);
+            }
+            finally
+            {
+                cluster.Stats.UpstreamCxActive.Decrement();
+                cluster.Stats.UpstreamCxDestroy.Increment();
+            }
+
+            Log(startTime, startTimestamp, relay.ResponseFlags, endpoint.AddressText, relay.BytesFromDownstream, relay.BytesToDownstream);
+        }
+        finally
+        {
+            endpoint.EndRequest();
+        }
+    }
+
+    private async ValueTask<Socket?> ConnectAsync(Cluster cluster, UpstreamEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        var stats = cluster.Stats;
+        stats.UpstreamCxTotal.Increment();
+        var timeout = cluster.Config.ConnectTimeout;
+        using var timeoutSource = timeout > TimeSpan.Zero && timeout < MaxTimerDue
+            ? new CancellationTokenSource(timeout, _time)
+            : new CancellationTokenSource();
+        using var link = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
+        try
+        {
+            return await _connect(endpoint.Address, timeoutSource.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Like Envoy, a timed-out attempt is both a timeout and a connect failure.
+            stats.UpstreamCxConnectTimeout.Increment();
+            stats.UpstreamCxConnectFail.Increment();
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or InvalidOperationException)
+        {
+            stats.UpstreamCxConnectFail.Increment();
+            return null;
+        }
+    }
+
+    private static async ValueTask<Socket> ConnectSocketAsync(IPEndPoint address, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(address, cancellationToken);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static async ValueTask CloseDownstreamAsync(IDuplexPipe downstream)
+    {
+        await downstream.Output.CompleteAsync();
+        await downstream.Input.CompleteAsync();
+    }
+
+    private void Log(DateTimeOffset startTime, long startTimestamp, string flags, string? upstreamHost, long received, long sent)
+    {
+        var sinks = _config.AccessLogs;
+        if (sinks.Count == 0)
+        {
+            return;
+        }
+
+        var entry = new AccessLogEntry
+        {
+            StartTime = startTime,
+            ResponseFlags = flags,
+            BytesReceived = received,
+            BytesSent = sent,
+            DurationMs = (long)_time.GetElapsedTime(startTimestamp).TotalMilliseconds,
+            UpstreamHost = upstreamHost,
+        };
+        for (var i = 0; i < sinks.Count; i++)
+        {
+            sinks[i].Log(entry);
+        }
+    }
+
+    private static uint NextRandom() => (uint)Random.Shared.NextInt64(0, 1L << 32);
+}
