@@ -1,32 +1,51 @@
+using System.Collections.Concurrent;
 using Herald.Proxy.Http;
 using Herald.Proxy.Http.Http2;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Herald.Proxy.Observability;
 
 namespace Herald.Proxy.Listeners;
 
 /// <summary>
 /// The application Kestrel calls for requests it parsed itself (HTTP/2 and h2c). The
-/// connection middleware put the chosen HTTP connection manager in the connection's items.
+/// connection middleware registers the chosen HTTP connection manager under the
+/// connection's id for as long as Kestrel serves that connection.
 /// </summary>
 internal sealed class HeraldHttpApplication : IHttpApplication<HttpContext>
 {
-    public static readonly object ManagerKey = new();
+    private readonly ConcurrentDictionary<string, HttpConnectionManager> _managers = new(StringComparer.Ordinal);
+
+    public void Register(string connectionId, HttpConnectionManager manager) => _managers[connectionId] = manager;
+
+    public void Unregister(string connectionId) => _managers.TryRemove(connectionId, out _);
 
     public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
 
     public Task ProcessRequestAsync(HttpContext context)
     {
-        var items = context.Features.Get<IConnectionItemsFeature>()?.Items;
-        if (items is null || !items.TryGetValue(ManagerKey, out var value) || value is not HttpConnectionManager manager)
+        if (!_managers.TryGetValue(context.Connection.Id, out var manager))
         {
+            ProcessLog.Error("HTTP/2 request", new InvalidOperationException($"no connection manager for connection {context.Connection.Id}"));
             context.Response.StatusCode = 500;
             return Task.CompletedTask;
         }
 
-        return HttpContextForwarder.ForwardAsync(context, manager);
+        return ForwardAsync(context, manager);
+    }
+
+    private static async Task ForwardAsync(HttpContext context, HttpConnectionManager manager)
+    {
+        try
+        {
+            await HttpContextForwarder.ForwardAsync(context, manager).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            ProcessLog.Error("HTTP/2 request", e);
+            context.Abort();
+        }
     }
 
     public void DisposeContext(HttpContext context, Exception? exception)

@@ -26,6 +26,7 @@ internal sealed class ListenerHost : IAsyncDisposable
     private readonly KestrelServer _server;
     private readonly Dictionary<FilterChainConfig, object> _handlers = [];
     private readonly TimeProvider _time;
+    private readonly HeraldHttpApplication _application = new();
 
     private ListenerHost(ListenerConfig config, KestrelServer server, TimeProvider time)
     {
@@ -94,7 +95,7 @@ internal sealed class ListenerHost : IAsyncDisposable
             listen.Use(next => context => host.OnConnectionAsync(context, next));
         });
 
-        await server.StartAsync(new HeraldHttpApplication(), cancellationToken).ConfigureAwait(false);
+        await server.StartAsync(host._application, cancellationToken).ConfigureAwait(false);
         var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         host.BoundAddress = address is null ? config.Address : new IPEndPoint(config.Address.Address, new Uri(address).Port);
         return host;
@@ -137,11 +138,12 @@ internal sealed class ListenerHost : IAsyncDisposable
             manager.Stats.DownstreamCxActive.Increment();
             try
             {
-                context.Items[HeraldHttpApplication.ManagerKey] = manager;
+                _application.Register(context.ConnectionId, manager);
                 await next(context).ConfigureAwait(false);
             }
             finally
             {
+                _application.Unregister(context.ConnectionId);
                 manager.Stats.DownstreamCxActive.Decrement();
             }
 

@@ -64,7 +64,6 @@ internal sealed class TcpProxyHandler
         var endpoint = cluster.Pick(new LoadBalancerContext(null));
         if (endpoint is null)
         {
-            cluster.Stats.UpstreamCxNoneHealthy.Increment();
             await CloseDownstreamAsync(downstream);
             Log(startTime, startTimestamp, "UH", null, 0, 0);
             return;

@@ -198,7 +198,6 @@ internal sealed partial class Http1Connection
             var name = Encoding.ASCII.GetString(_request.NameOf(header));
             if (name.StartsWith("content-", StringComparison.OrdinalIgnoreCase))
             {
-                message.Headers.Remove(name);
                 content.Headers.TryAddWithoutValidation(name, Encoding.ASCII.GetString(_request.ValueOf(header)));
             }
         }

@@ -57,6 +57,16 @@ internal sealed partial class Http1Connection
                     }
                     else
                     {
+                        // The head goes now: a client sending Expect: 100-continue waits for it.
+                        var headFlush = await connection.Output.FlushAsync().ConfigureAwait(false);
+                        if (headFlush.IsCompleted)
+                        {
+                            connection.Abort();
+                            connection = null;
+                            _responseFlags = "UC";
+                            return await WriteLocalReplyAsync(503, LocalReplies.UpstreamReset("connection termination"), keepAlive: false).ConfigureAwait(false);
+                        }
+
                         bodyTask = RelayRequestBodyAsync(connection.Output);
                     }
                 }

@@ -117,6 +117,10 @@ internal sealed partial class Http1Connection : IDisposable
         {
             // The downstream connection failed.
         }
+        catch (Exception e)
+        {
+            Observability.ProcessLog.Error("HTTP/1.1 connection", e);
+        }
         finally
         {
             _stats.DownstreamCxActive.Decrement();

@@ -257,20 +257,20 @@ internal static class HttpContextForwarder
                 }
             }
 
-            var value = values.ToString();
             if (config.UseRemoteAddress && string.Equals(name, "x-forwarded-for", StringComparison.OrdinalIgnoreCase) && head.RemoteAddress is not null)
             {
-                value = value + ", " + head.RemoteAddress;
+                message.Headers.TryAddWithoutValidation(name, values.ToString() + ", " + head.RemoteAddress);
+                continue;
             }
 
-            if (!message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values.ToArray()) || value != values.ToString())
+            if (name.StartsWith("content-", StringComparison.OrdinalIgnoreCase))
             {
-                message.Headers.Remove(name);
-                if (message.Content is null || !message.Content.Headers.TryAddWithoutValidation(name, value))
-                {
-                    message.Headers.TryAddWithoutValidation(name, value);
-                }
+                // Content headers belong to the content; without a body there is nothing to describe.
+                message.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+                continue;
             }
+
+            message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
         }
 
         if (config.UseRemoteAddress && !request.Headers.ContainsKey("x-forwarded-for") && head.RemoteAddress is not null)

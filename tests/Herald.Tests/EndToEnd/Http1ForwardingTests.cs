@@ -157,11 +157,13 @@ public sealed class Http1ForwardingTests
         }
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task HopByHopHeaders_RemovedAndForwardingHeadersSet()
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task HopByHopHeaders_RemovedAndForwardingHeadersSet(bool edge)
     {
         await using var upstream = await RecordingUpstream.StartAsync("up");
-        await using var herald = await HeraldProcess.StartAsync(() => OneRoute(upstream));
+        await using var herald = await HeraldProcess.StartAsync(() => OneRoute(upstream, edge));
         using var raw = await RawHttp.ConnectAsync(herald.ListenerPort("ingress"));
 
         await raw.SendAsync(
@@ -184,14 +186,28 @@ public sealed class Http1ForwardingTests
         Assert.Equal("trailers", seen.Header("te"));
         Assert.Equal("kept", seen.Header("x-custom"));
         Assert.Equal("http", seen.Header("x-forwarded-proto"));
-        Assert.Contains("127.0.0.1", seen.Header("x-forwarded-for") ?? string.Empty, StringComparison.Ordinal);
+        if (edge)
+        {
+            // use_remote_address: the edge appends the peer, as Envoy does.
+            Assert.Contains("127.0.0.1", seen.Header("x-forwarded-for") ?? string.Empty, StringComparison.Ordinal);
+        }
+        else
+        {
+            // Envoy's default leaves x-forwarded-for alone.
+            Assert.False(seen.HasHeader("x-forwarded-for"), $"x-forwarded-for was added:\n{seen}");
+        }
+
         Assert.True(Guid.TryParse(seen.Header("x-request-id"), out _), $"x-request-id is not a UUID:\n{seen}");
         Assert.False(upstream.Requests[1].HasHeader("te"), $"TE without trailers reached the upstream:\n{upstream.Requests[1]}");
         Assert.NotEqual(seen.Header("x-request-id"), upstream.Requests[1].Header("x-request-id"));
     }
 
-    private static BootstrapBuilder OneRoute(RecordingUpstream upstream) => new BootstrapBuilder()
-        .HttpListener("ingress", l => l.Route("/", "up"))
+    private static BootstrapBuilder OneRoute(RecordingUpstream upstream, bool useRemoteAddress = false) => new BootstrapBuilder()
+        .HttpListener("ingress", l =>
+        {
+            l.UseRemoteAddress = useRemoteAddress;
+            l.Route("/", "up");
+        })
         .Cluster("up", upstream.Port);
 
     private static TempFile TempBody(int size)

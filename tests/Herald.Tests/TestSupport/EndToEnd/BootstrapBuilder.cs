@@ -48,6 +48,11 @@ public sealed class BootstrapBuilder
             hcm["codec_type"] = options.Codec;
         }
 
+        if (options.UseRemoteAddress)
+        {
+            hcm["use_remote_address"] = true;
+        }
+
         if (options.WebSockets)
         {
             hcm["upgrade_configs"] = new JsonArray(new JsonObject { ["upgrade_type"] = "websocket" });

@@ -13,6 +13,9 @@ public sealed class HttpListenerOptions
     /// <summary>Adds <c>upgrade_configs: [{upgrade_type: websocket}]</c>, which Envoy needs to pass WebSocket upgrades.</summary>
     public bool WebSockets { get; set; }
 
+    /// <summary>Sets <c>use_remote_address</c>: the proxy is the edge and appends to x-forwarded-for.</summary>
+    public bool UseRemoteAddress { get; set; }
+
     internal JsonArray Routes { get; } = [];
 
     /// <summary>A prefix route to one cluster, with an optional route timeout ("1s") and hash policies.</summary>
