@@ -151,7 +151,7 @@ internal sealed partial class Http1Connection : IDisposable
                 }
 
                 _input.AdvanceTo(buffer.GetPosition(headLength));
-                _bytesReceived = headLength;
+                _bytesReceived = 0;
                 return HeadOutcome.Complete;
             }
 
