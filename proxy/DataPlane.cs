@@ -15,19 +15,25 @@ internal sealed class DataPlane : IAsyncDisposable
 {
     private readonly List<ListenerHost> _listeners = [];
     private readonly UpstreamHttpClients _httpClients = new();
+    private readonly SemaphoreSlim _applyLock = new(1, 1);
     private AdminServer? _admin;
+    private ProxyConfig _config;
+    private DateTimeOffset _lastUpdated;
     private volatile bool _ready;
 
     private DataPlane(ProxyConfig config, StatsStore stats, TimeProvider time, IDnsResolver dns)
     {
-        Config = config;
+        _config = config;
         Stats = stats;
         Time = time;
         Clusters = new ClusterManager(stats, time, dns);
-        LastUpdated = time.GetUtcNow();
+        _lastUpdated = time.GetUtcNow();
     }
 
-    public ProxyConfig Config { get; }
+    public ProxyConfig Config => Volatile.Read(ref _config);
+
+    /// <summary>Supplies ADS status (versions, last NACK) for /config_dump when a client runs.</summary>
+    public Func<object?>? XdsStatus { get; set; }
 
     public StatsStore Stats { get; }
 
@@ -35,9 +41,21 @@ internal sealed class DataPlane : IAsyncDisposable
 
     public ClusterManager Clusters { get; }
 
-    public DateTimeOffset LastUpdated { get; }
+    public DateTimeOffset LastUpdated => _lastUpdated;
 
-    public IReadOnlyList<ListenerHost> Listeners => _listeners;
+    public IReadOnlyList<ListenerHost> Listeners
+    {
+        get
+        {
+            lock (_listeners)
+            {
+                return [.. _listeners];
+            }
+        }
+    }
+
+    /// <summary>Marks the data plane ready (a dynamic bootstrap waits for its first config).</summary>
+    public void MarkReady() => _ready = true;
 
     public IPEndPoint? AdminAddress => _admin?.BoundAddress;
 
@@ -46,7 +64,7 @@ internal sealed class DataPlane : IAsyncDisposable
     /// <summary>Completes when <c>POST /quitquitquit</c> asks the process to stop.</summary>
     public TaskCompletionSource QuitRequested { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public static async Task<DataPlane> StartAsync(ProxyConfig config, IPEndPoint? adminAddress, StatsStore stats, TimeProvider time, IDnsResolver dns, CancellationToken cancellationToken)
+    public static async Task<DataPlane> StartAsync(ProxyConfig config, IPEndPoint? adminAddress, StatsStore stats, TimeProvider time, IDnsResolver dns, CancellationToken cancellationToken, bool readyWhenStarted = true)
     {
         var plane = new DataPlane(config, stats, time, dns);
         try
@@ -56,19 +74,89 @@ internal sealed class DataPlane : IAsyncDisposable
                 plane._admin = await AdminServer.StartAsync(adminAddress, plane.CreateAdminContext(), cancellationToken).ConfigureAwait(false);
             }
 
-            await plane.Clusters.ApplyAsync(config.Clusters, cancellationToken).ConfigureAwait(false);
-            foreach (var listener in config.Listeners)
-            {
-                plane._listeners.Add(await ListenerHost.StartAsync(listener, stats, plane.Clusters, plane._httpClients, time, cancellationToken).ConfigureAwait(false));
-            }
-
-            plane._ready = true;
+            await plane.ApplyCoreAsync(config, cancellationToken).ConfigureAwait(false);
+            plane._ready = readyWhenStarted;
             return plane;
         }
         catch
         {
             await plane.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Swaps in a new validated config, rebuilding only what changed: clusters by their
+    /// proto, endpoint sets of EDS clusters, listeners by name (updated in place when their
+    /// address stays, so open connections see new routes).
+    /// </summary>
+    public async Task ApplyAsync(ProxyConfig config, CancellationToken cancellationToken)
+    {
+        await _applyLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ApplyCoreAsync(config, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _config, config);
+            _lastUpdated = Time.GetUtcNow();
+        }
+        finally
+        {
+            _applyLock.Release();
+        }
+    }
+
+    private async Task ApplyCoreAsync(ProxyConfig config, CancellationToken cancellationToken)
+    {
+        // Make before break: clusters and endpoints first, then listeners.
+        await Clusters.ApplyAsync(config.Clusters, cancellationToken).ConfigureAwait(false);
+        foreach (var cluster in config.Clusters)
+        {
+            if (cluster.Type == DiscoveryType.Eds)
+            {
+                Clusters.Get(cluster.Name)?.UpdateEndpoints(cluster.Endpoints);
+            }
+        }
+
+        List<ListenerHost> current;
+        lock (_listeners)
+        {
+            current = [.. _listeners];
+        }
+
+        var byName = current.ToDictionary(l => l.Config.Name, StringComparer.Ordinal);
+        var next = new List<ListenerHost>(config.Listeners.Count);
+        var retired = new List<ListenerHost>();
+        foreach (var listener in config.Listeners)
+        {
+            if (byName.Remove(listener.Name, out var host))
+            {
+                if (host.Config.Address.Equals(listener.Address))
+                {
+                    if (!ReferenceEquals(host.Config, listener))
+                    {
+                        host.Update(listener);
+                    }
+
+                    next.Add(host);
+                    continue;
+                }
+
+                retired.Add(host);
+            }
+
+            next.Add(await ListenerHost.StartAsync(listener, Stats, Clusters, _httpClients, Time, cancellationToken).ConfigureAwait(false));
+        }
+
+        retired.AddRange(byName.Values);
+        lock (_listeners)
+        {
+            _listeners.Clear();
+            _listeners.AddRange(next);
+        }
+
+        foreach (var host in retired)
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -80,7 +168,7 @@ internal sealed class DataPlane : IAsyncDisposable
             Config.Bootstrap,
             Config.Listeners.Select(l => l.Source).ToList(),
             Config.Clusters.Select(c => c.Source).ToList(),
-            [],
+            [.. Config.Dynamic.Routes.Values],
             LastUpdated),
         Clusters = () => Clusters.Clusters
             .Select(c => new ClusterView(
@@ -97,10 +185,12 @@ internal sealed class DataPlane : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _ready = false;
-        foreach (var listener in _listeners)
+        foreach (var listener in Listeners)
         {
             await listener.DisposeAsync().ConfigureAwait(false);
         }
+
+        _applyLock.Dispose();
 
         await Clusters.DisposeAsync().ConfigureAwait(false);
         _httpClients.Dispose();

@@ -13,7 +13,7 @@ internal static class BootstrapTranslator
 {
     public static ProxyConfig Translate(Envoy.Config.Bootstrap.V3.Bootstrap bootstrap, StatsStore stats)
     {
-        FieldPolicy.RequireOnly(bootstrap, string.Empty, "node", "static_resources", "admin");
+        FieldPolicy.RequireOnly(bootstrap, string.Empty, "node", "static_resources", "dynamic_resources", "admin");
         if (bootstrap.Node is { } node)
         {
             FieldPolicy.RequireOnly(node, "node", "id", "cluster", "metadata", "locality", "user_agent_name");
@@ -62,13 +62,80 @@ internal static class BootstrapTranslator
             }
         }
 
+        AdsSettings? ads = null;
+        if (bootstrap.DynamicResources is { } dynamic)
+        {
+            ads = TranslateDynamicResources(dynamic, clusters);
+        }
+
         return new ProxyConfig
         {
             Bootstrap = bootstrap,
             Listeners = listeners,
             Clusters = clusters,
             AdminAddress = adminAddress,
+            AdsConfig = ads,
         };
+    }
+
+    private static AdsSettings TranslateDynamicResources(Envoy.Config.Bootstrap.V3.Bootstrap.Types.DynamicResources dynamic, List<ClusterConfig> clusters)
+    {
+        const string path = "dynamic_resources";
+        FieldPolicy.RequireOnly(dynamic, path, "ads_config", "lds_config", "cds_config");
+        foreach (var (name, source) in new[] { ("lds_config", dynamic.LdsConfig), ("cds_config", dynamic.CdsConfig) })
+        {
+            if (source is null)
+            {
+                continue;
+            }
+
+            var sourcePath = FieldPolicy.Join(path, name);
+            FieldPolicy.RequireOnly(source, sourcePath, "ads", "resource_api_version", "initial_fetch_timeout");
+            if (source.Ads is null)
+            {
+                throw new ConfigException(sourcePath, "Herald takes listeners and clusters over ADS only", $"Set {name}: {{ ads: {{}} }}");
+            }
+        }
+
+        var ads = dynamic.AdsConfig;
+        var adsPath = FieldPolicy.Join(path, "ads_config");
+        if (ads is null)
+        {
+            throw new ConfigException(adsPath, "dynamic_resources needs ads_config", "Add ads_config with api_type GRPC and grpc_services naming the control plane's cluster");
+        }
+
+        FieldPolicy.RequireOnly(ads, adsPath, "api_type", "transport_api_version", "grpc_services", "set_node_on_first_message_only");
+        var delta = ads.ApiType switch
+        {
+            Envoy.Config.Core.V3.ApiConfigSource.Types.ApiType.Grpc => false,
+            Envoy.Config.Core.V3.ApiConfigSource.Types.ApiType.DeltaGrpc => true,
+            _ => throw new ConfigException(FieldPolicy.Join(adsPath, "api_type"), $"api_type {ads.ApiType} is not supported", "Use GRPC or DELTA_GRPC"),
+        };
+
+        if (ads.GrpcServices.Count != 1)
+        {
+            throw new ConfigException(FieldPolicy.Join(adsPath, "grpc_services"), $"exactly one grpc_service is supported, found {ads.GrpcServices.Count}", "Name one static cluster with envoy_grpc; give it several endpoints for failover");
+        }
+
+        var service = ads.GrpcServices[0];
+        var servicePath = FieldPolicy.Index(adsPath, "grpc_services", 0);
+        FieldPolicy.RequireOnly(service, servicePath, "envoy_grpc", "timeout");
+        if (service.EnvoyGrpc is null)
+        {
+            throw new ConfigException(servicePath, "Herald reaches control planes through envoy_grpc only", "Use envoy_grpc: { cluster_name: <static cluster> }");
+        }
+
+        FieldPolicy.RequireOnly(service.EnvoyGrpc, FieldPolicy.Join(servicePath, "envoy_grpc"), "cluster_name");
+        var clusterName = service.EnvoyGrpc.ClusterName;
+        if (!clusters.Exists(c => c.Name == clusterName))
+        {
+            throw new ConfigException(
+                FieldPolicy.Join(servicePath, "envoy_grpc.cluster_name"),
+                $"unknown cluster '{clusterName}'",
+                "Define the control plane's cluster under static_resources.clusters");
+        }
+
+        return new AdsSettings { ClusterName = clusterName, Delta = delta };
     }
 
     /// <summary>Static routes must name clusters that exist (Envoy's validate_clusters).</summary>

@@ -18,5 +18,11 @@ internal sealed class ProxyConfig
 
     public IPEndPoint? AdminAddress { get; init; }
 
+    /// <summary>What ADS delivered (empty for a static bootstrap).</summary>
+    public Herald.Xds.Client.XdsResources Dynamic { get; init; } = Herald.Xds.Client.XdsResources.Empty;
+
+    /// <summary>The bootstrap's ADS settings, when it names a control plane.</summary>
+    public AdsSettings? AdsConfig { get; init; }
+
     public string NodeId => Bootstrap.Node?.Id ?? string.Empty;
 }

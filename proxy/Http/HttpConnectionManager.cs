@@ -8,16 +8,21 @@ namespace Herald.Proxy.Http;
 /// </summary>
 internal sealed class HttpConnectionManager
 {
+    private HttpConnectionManagerConfig _config;
+
     public HttpConnectionManager(HttpConnectionManagerConfig config, HttpConnectionManagerStats stats, ClusterManager clusters, UpstreamHttpClients httpClients, TimeProvider time)
     {
-        Config = config;
+        _config = config;
         Stats = stats;
         Clusters = clusters;
         HttpClients = httpClients;
         Time = time;
     }
 
-    public HttpConnectionManagerConfig Config { get; }
+    /// <summary>The current settings; a route or listener update swaps them for new requests.</summary>
+    public HttpConnectionManagerConfig Config => Volatile.Read(ref _config);
+
+    public void Update(HttpConnectionManagerConfig config) => Volatile.Write(ref _config, config);
 
     public HttpConnectionManagerStats Stats { get; }
 

@@ -13,6 +13,9 @@ internal sealed class HttpConnectionManagerConfig
 
     public required RouteTable RouteTable { get; init; }
 
+    /// <summary>The RDS resource the routes came from, when they were not inline.</summary>
+    public string? RdsName { get; init; }
+
     public required IReadOnlyList<IAccessLogSink> AccessLogs { get; init; }
 
     /// <summary>Envoy's <c>use_remote_address</c>: the proxy is the edge; append to x-forwarded-for.</summary>

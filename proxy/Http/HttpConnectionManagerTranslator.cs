@@ -12,7 +12,14 @@ internal static class HttpConnectionManagerTranslator
     public const string RouterFilterName = "envoy.filters.http.router";
     public const string RouterTypeUrl = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 
-    public static HttpConnectionManagerConfig Translate(HttpConnectionManagerProto config, string path, StatsStore stats)
+    public static HttpConnectionManagerConfig Translate(HttpConnectionManagerProto config, string path, StatsStore stats) =>
+        Translate(config, path, stats, null);
+
+    /// <summary>
+    /// Translates an HCM; with <c>rds</c>, the route configuration comes from
+    /// <paramref name="routes"/> (an RDS name not delivered yet routes nothing: 404).
+    /// </summary>
+    public static HttpConnectionManagerConfig Translate(HttpConnectionManagerProto config, string path, StatsStore stats, Func<string, Envoy.Config.Route.V3.RouteConfiguration?>? routes)
     {
         FieldPolicy.RequireOnly(
             config,
@@ -20,6 +27,7 @@ internal static class HttpConnectionManagerTranslator
             "codec_type",
             "stat_prefix",
             "route_config",
+            "rds",
             "http_filters",
             "access_log",
             "use_remote_address",
@@ -50,15 +58,40 @@ internal static class HttpConnectionManagerTranslator
                 "Use AUTO, HTTP1 or HTTP2"),
         };
 
-        if (config.RouteConfig is null)
+        RouteTable routeTable;
+        string? rdsName = null;
+        if (config.Rds is { } rds)
+        {
+            var rdsPath = FieldPolicy.Join(path, "rds");
+            FieldPolicy.RequireOnly(rds, rdsPath, "config_source", "route_config_name");
+            if (rds.ConfigSource?.Ads is null)
+            {
+                throw new ConfigException(FieldPolicy.Join(rdsPath, "config_source"), "Herald fetches routes over ADS only", "Set config_source: { ads: {} }");
+            }
+
+            if (routes is null)
+            {
+                throw new ConfigException(rdsPath, "rds needs a control plane (dynamic_resources with ads_config)", "Put the routes inline under route_config, or configure ADS");
+            }
+
+            rdsName = rds.RouteConfigName;
+            var delivered = routes(rdsName);
+            routeTable = RouteTable.Translate(
+                delivered ?? new Envoy.Config.Route.V3.RouteConfiguration { Name = rdsName },
+                $"RouteConfiguration '{rdsName}'");
+        }
+        else if (config.RouteConfig is not null)
+        {
+            routeTable = RouteTable.Translate(config.RouteConfig, FieldPolicy.Join(path, "route_config"));
+        }
+        else
         {
             throw new ConfigException(
                 FieldPolicy.Join(path, "route_config"),
-                "an inline route_config is required (rds is not supported for static listeners yet)",
+                "an HTTP connection manager needs route_config (inline) or rds",
                 "Put the routes inline under route_config");
         }
 
-        var routeTable = RouteTable.Translate(config.RouteConfig, FieldPolicy.Join(path, "route_config"));
         ValidateHttpFilters(config, path);
 
         var accessLogs = new List<IAccessLogSink>();
@@ -142,6 +175,7 @@ internal static class HttpConnectionManagerTranslator
             StatPrefix = config.StatPrefix,
             Codec = codec,
             RouteTable = routeTable,
+            RdsName = rdsName,
             AccessLogs = accessLogs,
             UseRemoteAddress = config.UseRemoteAddress ?? false,
             GenerateRequestId = config.GenerateRequestId ?? true,

@@ -24,18 +24,72 @@ internal sealed class ListenerHost : IAsyncDisposable
     private static readonly IServiceProvider Services = new ServiceCollection().AddLogging().BuildServiceProvider();
 
     private readonly KestrelServer _server;
-    private readonly Dictionary<FilterChainConfig, object> _handlers = [];
     private readonly TimeProvider _time;
+    private readonly StatsStore _stats;
+    private readonly ClusterManager _clusters;
+    private readonly UpstreamHttpClients _httpClients;
+    private State _state;
     private readonly HeraldHttpApplication _application = new();
 
-    private ListenerHost(ListenerConfig config, KestrelServer server, TimeProvider time)
+    private ListenerHost(ListenerConfig config, KestrelServer server, StatsStore stats, ClusterManager clusters, UpstreamHttpClients httpClients, TimeProvider time)
     {
-        Config = config;
         _server = server;
         _time = time;
+        _stats = stats;
+        _clusters = clusters;
+        _httpClients = httpClients;
+        _state = BuildState(config, null);
     }
 
-    public ListenerConfig Config { get; }
+    /// <summary>The listener's config and a handler per filter chain, swapped whole on update.</summary>
+    private sealed record State(ListenerConfig Config, Dictionary<FilterChainConfig, object> Handlers);
+
+    public ListenerConfig Config => Volatile.Read(ref _state).Config;
+
+    /// <summary>
+    /// New connections use <paramref name="config"/>. HTTP connection managers with the same
+    /// stat prefix are updated in place, so open connections follow route changes too.
+    /// </summary>
+    public void Update(ListenerConfig config) => Volatile.Write(ref _state, BuildState(config, Volatile.Read(ref _state)));
+
+    private State BuildState(ListenerConfig config, State? previous)
+    {
+        var existing = new Dictionary<string, HttpConnectionManager>(StringComparer.Ordinal);
+        if (previous is not null)
+        {
+            foreach (var handler in previous.Handlers.Values)
+            {
+                if (handler is HttpConnectionManager manager)
+                {
+                    existing.TryAdd(manager.Config.StatPrefix, manager);
+                }
+            }
+        }
+
+        var handlers = new Dictionary<FilterChainConfig, object>();
+        foreach (var chain in config.DefaultFilterChain is null ? config.FilterChains : [.. config.FilterChains, config.DefaultFilterChain])
+        {
+            if (chain.Http is { } http)
+            {
+                if (existing.Remove(http.StatPrefix, out var manager))
+                {
+                    manager.Update(http);
+                }
+                else
+                {
+                    manager = new HttpConnectionManager(http, new HttpConnectionManagerStats(_stats, http.StatPrefix), _clusters, _httpClients, _time);
+                }
+
+                handlers[chain] = manager;
+            }
+            else if (chain.Tcp is { } tcp)
+            {
+                handlers[chain] = new TcpProxyHandler(tcp, _clusters.Get, _stats, _time);
+            }
+        }
+
+        return new State(config, handlers);
+    }
 
     public IPEndPoint BoundAddress { get; private set; } = new(IPAddress.None, 0);
 
@@ -76,18 +130,7 @@ internal sealed class ListenerHost : IAsyncDisposable
             }),
             NullLoggerFactory.Instance);
         var server = new KestrelServer(Options.Create(options), transport, NullLoggerFactory.Instance);
-        var host = new ListenerHost(config, server, time);
-        foreach (var chain in config.DefaultFilterChain is null ? config.FilterChains : [.. config.FilterChains, config.DefaultFilterChain])
-        {
-            if (chain.Http is { } http)
-            {
-                host._handlers[chain] = new HttpConnectionManager(http, new HttpConnectionManagerStats(stats, http.StatPrefix), clusters, httpClients, time);
-            }
-            else if (chain.Tcp is { } tcp)
-            {
-                host._handlers[chain] = new TcpProxyHandler(tcp, clusters.Get, stats, time);
-            }
-        }
+        var host = new ListenerHost(config, server, stats, clusters, httpClients, time);
 
         options.Listen(config.Address, listen =>
         {
@@ -103,15 +146,17 @@ internal sealed class ListenerHost : IAsyncDisposable
 
     private async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
     {
+        var state = Volatile.Read(ref _state);
+        var config = state.Config;
         SniffResult? sniff = null;
-        if (Config.NeedsSniffing)
+        if (config.NeedsSniffing)
         {
-            sniff = await ProtocolSniffer.SniffAsync(context.Transport.Input, Config.SniffTimeout, _time, context.ConnectionClosed).ConfigureAwait(false);
+            sniff = await ProtocolSniffer.SniffAsync(context.Transport.Input, config.SniffTimeout, _time, context.ConnectionClosed).ConfigureAwait(false);
         }
 
-        var localPort = (context.LocalEndPoint as IPEndPoint)?.Port ?? Config.Address.Port;
-        var chain = FilterChainSelector.Select(Config, localPort, sniff);
-        if (chain is null || !_handlers.TryGetValue(chain, out var handler))
+        var localPort = (context.LocalEndPoint as IPEndPoint)?.Port ?? config.Address.Port;
+        var chain = FilterChainSelector.Select(config, localPort, sniff);
+        if (chain is null || !state.Handlers.TryGetValue(chain, out var handler))
         {
             context.Abort();
             return;

@@ -22,7 +22,9 @@ internal static class ListenerTranslator
         "envoy.filters.listener.http_inspector",
     ];
 
-    public static ListenerConfig Translate(Listener listener, string path, StatsStore stats)
+    public static ListenerConfig Translate(Listener listener, string path, StatsStore stats) => Translate(listener, path, stats, null);
+
+    public static ListenerConfig Translate(Listener listener, string path, StatsStore stats, Func<string, Envoy.Config.Route.V3.RouteConfiguration?>? routes)
     {
         FieldPolicy.RequireOnly(
             listener,
@@ -68,12 +70,12 @@ internal static class ListenerTranslator
         var chains = new List<FilterChainConfig>(listener.FilterChains.Count);
         for (var i = 0; i < listener.FilterChains.Count; i++)
         {
-            chains.Add(TranslateChain(listener.FilterChains[i], FieldPolicy.Index(path, "filter_chains", i), stats));
+            chains.Add(TranslateChain(listener.FilterChains[i], FieldPolicy.Index(path, "filter_chains", i), stats, routes));
         }
 
         var defaultChain = listener.DefaultFilterChain is null
             ? null
-            : TranslateChain(listener.DefaultFilterChain, FieldPolicy.Join(path, "default_filter_chain"), stats);
+            : TranslateChain(listener.DefaultFilterChain, FieldPolicy.Join(path, "default_filter_chain"), stats, routes);
 
         var needsSniffing = chains.Count > 1 || defaultChain is not null;
         foreach (var chain in chains)
@@ -126,7 +128,7 @@ internal static class ListenerTranslator
         return new IPEndPoint(ip, (int)socket.PortValue);
     }
 
-    private static FilterChainConfig TranslateChain(FilterChain chain, string path, StatsStore stats)
+    private static FilterChainConfig TranslateChain(FilterChain chain, string path, StatsStore stats, Func<string, Envoy.Config.Route.V3.RouteConfiguration?>? routes)
     {
         FieldPolicy.RequireOnly(chain, path, "filter_chain_match", "filters", "name");
         var match = TranslateMatch(chain.FilterChainMatch, FieldPolicy.Join(path, "filter_chain_match"));
@@ -150,7 +152,7 @@ internal static class ListenerTranslator
         var typePath = FieldPolicy.Join(filterPath, "typed_config");
         if (typeUrl == TypePrefix + HcmProto.Descriptor.FullName)
         {
-            var http = HttpConnectionManagerTranslator.Translate(filter.TypedConfig.Unpack<HcmProto>(), typePath, stats);
+            var http = HttpConnectionManagerTranslator.Translate(filter.TypedConfig.Unpack<HcmProto>(), typePath, stats, routes);
             return new FilterChainConfig { Name = chain.Name, Match = match, Http = http };
         }
 

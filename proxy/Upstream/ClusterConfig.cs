@@ -38,5 +38,8 @@ internal sealed class ClusterConfig
     public int LeastRequestChoiceCount { get; init; } = DefaultLeastRequestChoiceCount;
 
     /// <summary>The resource this was translated from: for config_dump, and for change detection by proto equality.</summary>
+    /// <summary>For EDS clusters: the ClusterLoadAssignment name that feeds it.</summary>
+    public string? EdsServiceName { get; init; }
+
     public Envoy.Config.Cluster.V3.Cluster Source { get; init; } = new();
 }

@@ -16,7 +16,13 @@ internal static class ClusterTranslator
     private const ulong MaxRingSize = 8 * 1024 * 1024;
     private const ulong MaxMaglevTableSize = 5000011;
 
-    public static ClusterConfig Translate(EnvoyCluster cluster, string path)
+    public static ClusterConfig Translate(EnvoyCluster cluster, string path) => Translate(cluster, path, null);
+
+    /// <summary>
+    /// Translates a cluster; an EDS cluster takes its endpoints from <paramref name="assignments"/>
+    /// (by <c>eds_cluster_config.service_name</c>, else the cluster name), empty when absent.
+    /// </summary>
+    public static ClusterConfig Translate(EnvoyCluster cluster, string path, Func<string, ClusterLoadAssignment?>? assignments)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         RejectNotYetSupported(cluster, path);
@@ -34,7 +40,8 @@ internal static class ClusterTranslator
             "dns_lookup_family",
             "ring_hash_lb_config",
             "maglev_lb_config",
-            "least_request_lb_config");
+            "least_request_lb_config",
+            "eds_cluster_config");
 
         if (string.IsNullOrEmpty(cluster.Name))
         {
@@ -47,6 +54,19 @@ internal static class ClusterTranslator
         var endpoints = cluster.LoadAssignment is null
             ? []
             : TranslateLoadAssignment(cluster.LoadAssignment, FieldPolicy.Join(path, "load_assignment"), requireIpLiterals: !isDns);
+        string? edsServiceName = null;
+        if (type == DiscoveryType.Eds)
+        {
+            edsServiceName = TranslateEdsConfig(cluster, path, assignments is not null);
+            var assignment = assignments?.Invoke(edsServiceName);
+            endpoints = assignment is null
+                ? []
+                : TranslateLoadAssignment(assignment, $"ClusterLoadAssignment '{edsServiceName}'", requireIpLiterals: true);
+        }
+        else if (cluster.EdsClusterConfig is not null)
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "eds_cluster_config"), "eds_cluster_config is only valid for EDS clusters", "Remove it or set type: EDS");
+        }
 
         if (type == DiscoveryType.LogicalDns && endpoints.Length != 1)
         {
@@ -80,6 +100,7 @@ internal static class ClusterTranslator
                 ? ClusterConfig.DefaultDnsRefreshRate
                 : PositiveDuration(cluster.DnsRefreshRate, FieldPolicy.Join(path, "dns_refresh_rate"), TimeSpan.FromMilliseconds(1)),
             DnsLookupFamily = TranslateLookupFamily(cluster, path),
+            EdsServiceName = edsServiceName,
             Source = cluster,
         };
 
@@ -117,6 +138,37 @@ internal static class ClusterTranslator
         return result.ToImmutable();
     }
 
+    private static string TranslateEdsConfig(EnvoyCluster cluster, string path, bool dynamic)
+    {
+        var edsPath = FieldPolicy.Join(path, "eds_cluster_config");
+        if (!dynamic)
+        {
+            throw new ConfigException(
+                FieldPolicy.Join(path, "type"),
+                "an EDS cluster needs a control plane (dynamic_resources with ads_config)",
+                "Use STATIC or STRICT_DNS in a static bootstrap, or configure ADS");
+        }
+
+        var eds = cluster.EdsClusterConfig;
+        if (eds is null)
+        {
+            return cluster.Name;
+        }
+
+        FieldPolicy.RequireOnly(eds, edsPath, "eds_config", "service_name");
+        if (eds.EdsConfig is { } source)
+        {
+            var sourcePath = FieldPolicy.Join(edsPath, "eds_config");
+            FieldPolicy.RequireOnly(source, sourcePath, "ads", "resource_api_version", "initial_fetch_timeout");
+            if (source.Ads is null)
+            {
+                throw new ConfigException(sourcePath, "Herald fetches endpoints over ADS only", "Set eds_config: { ads: {} }");
+            }
+        }
+
+        return string.IsNullOrEmpty(eds.ServiceName) ? cluster.Name : eds.ServiceName;
+    }
+
     private static void RejectNotYetSupported(EnvoyCluster cluster, string path)
     {
         if (cluster.CircuitBreakers is not null)
@@ -148,7 +200,8 @@ internal static class ClusterTranslator
         EnvoyCluster.Types.DiscoveryType.Static => DiscoveryType.Static,
         EnvoyCluster.Types.DiscoveryType.StrictDns => DiscoveryType.StrictDns,
         EnvoyCluster.Types.DiscoveryType.LogicalDns => DiscoveryType.LogicalDns,
-        EnvoyCluster.Types.DiscoveryType.Eds or EnvoyCluster.Types.DiscoveryType.OriginalDst => throw new ConfigException(
+        EnvoyCluster.Types.DiscoveryType.Eds => DiscoveryType.Eds,
+        EnvoyCluster.Types.DiscoveryType.OriginalDst => throw new ConfigException(
             FieldPolicy.Join(path, "type"),
             $"cluster type {Name(cluster.Type)} is not supported yet",
             "Use STATIC, STRICT_DNS or LOGICAL_DNS"),
