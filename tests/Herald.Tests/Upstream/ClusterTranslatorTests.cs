@@ -55,16 +55,59 @@ public sealed class ClusterTranslatorTests
         Assert.Equal((DiscoveryType)expected, ClusterTranslator.Translate(cluster, P).Type);
     }
 
-    [Theory]
-    [InlineData(EnvoyCluster.Types.DiscoveryType.Eds)]
-    [InlineData(EnvoyCluster.Types.DiscoveryType.OriginalDst)]
-    public void Translate_TypeNotSupportedYet_ThrowsNamingType(EnvoyCluster.Types.DiscoveryType type)
+    [Fact]
+    public void Translate_OriginalDstNotSupportedYet_ThrowsNamingType()
     {
         var cluster = Static("web");
-        cluster.Type = type;
+        cluster.Type = EnvoyCluster.Types.DiscoveryType.OriginalDst;
 
         var error = Reject(cluster, P + ".type");
         Assert.Contains("not supported yet", error.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Translate_EdsInStaticBootstrap_ThrowsNamingType()
+    {
+        var cluster = new EnvoyCluster { Name = "web", Type = EnvoyCluster.Types.DiscoveryType.Eds };
+
+        var error = Reject(cluster, P + ".type");
+        Assert.Contains("control plane", error.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Translate_EdsWithAssignment_TakesEndpointsByServiceName()
+    {
+        var cluster = new EnvoyCluster
+        {
+            Name = "web",
+            Type = EnvoyCluster.Types.DiscoveryType.Eds,
+            EdsClusterConfig = new EnvoyCluster.Types.EdsClusterConfig
+            {
+                ServiceName = "web-eds",
+                EdsConfig = new Envoy.Config.Core.V3.ConfigSource { Ads = new Envoy.Config.Core.V3.AggregatedConfigSource() },
+            },
+        };
+        var assignment = new Envoy.Config.Endpoint.V3.ClusterLoadAssignment { ClusterName = "web-eds" };
+        var locality = new Envoy.Config.Endpoint.V3.LocalityLbEndpoints();
+        locality.LbEndpoints.Add(new Envoy.Config.Endpoint.V3.LbEndpoint
+        {
+            Endpoint = new Envoy.Config.Endpoint.V3.Endpoint
+            {
+                Address = new Envoy.Config.Core.V3.Address
+                {
+                    SocketAddress = new Envoy.Config.Core.V3.SocketAddress { Address = "10.0.0.7", PortValue = 8080 },
+                },
+            },
+        });
+        assignment.Endpoints.Add(locality);
+
+        var config = ClusterTranslator.Translate(cluster, P, name => name == "web-eds" ? assignment : null);
+
+        Assert.Equal(DiscoveryType.Eds, config.Type);
+        Assert.Equal("web-eds", config.EdsServiceName);
+        var endpoint = Assert.Single(config.Endpoints);
+        Assert.Equal("10.0.0.7", endpoint.Host);
+        Assert.Equal(8080, endpoint.Port);
     }
 
     [Fact]
