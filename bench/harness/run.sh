@@ -1,0 +1,732 @@
+#!/usr/bin/env bash
+# Side-by-side load harness: direct, Herald, nginx and HAProxy in front of ONE shared
+# nginx upstream, measured in one run on this machine. See bench/README.md.
+#
+#   bench/harness/run.sh [--quick] [--duration S] [--herald PATH]
+#
+# Prints a markdown table and writes it to bench/results/TIMESTAMP.md.
+set -euo pipefail
+
+HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$HARNESS_DIR/../.." && pwd)
+HERALD_BOOTSTRAP="$HARNESS_DIR/herald-bench.yaml"
+
+# 127.0.0.1 ports. Herald's listener ports are fixed in herald-bench.yaml: keep them in step.
+UPSTREAM_H1_PORT=28080
+UPSTREAM_H2C_PORT=28081
+HERALD_H1_PORT=28100
+HERALD_H2C_PORT=28101
+HERALD_ADMIN_PORT=28109
+NGINX_H1_PORT=28200
+NGINX_H2C_PORT=28201
+HAPROXY_H1_PORT=28300
+HAPROXY_H2C_PORT=28301
+
+# Every proxy gets the same single core; the load generator and the upstream share the other.
+LOAD_CPU=0
+PROXY_CPU=1
+
+DURATION=10
+WARMUP=2
+HERALD_BIN=""
+RETRIES=${BENCH_RETRIES:-2}          # re-runs of a measurement disturbed by other work
+FOREIGN_LIMIT=10                     # ... "disturbed": more than this % of a core
+QUIET_WAIT=${BENCH_QUIET_WAIT:-60}   # seconds to wait, before a run, for other work to stop
+RUN_ROW="" RUN_ERRORS=0 RUN_FOREIGN=0
+
+TARGETS=(direct herald nginx haproxy)
+CASES=(h1-c32 h1-c256 h2c-c32-m10)
+
+declare -A H1_PORT=([direct]=$UPSTREAM_H1_PORT [herald]=$HERALD_H1_PORT
+    [nginx]=$NGINX_H1_PORT [haproxy]=$HAPROXY_H1_PORT)
+declare -A H2C_PORT=([direct]=$UPSTREAM_H2C_PORT [herald]=$HERALD_H2C_PORT
+    [nginx]=$NGINX_H2C_PORT [haproxy]=$HAPROXY_H2C_PORT)
+declare -A TARGET_PID=()     # root pid of each proxy (direct has none)
+declare -A UNAVAILABLE=()    # target -> reason it has no numbers
+
+STARTED_PIDS=()              # every long-lived process this script started, stopped on exit
+LOADER_PID=""                # the wrk/h2load running now, if any
+WORK=""
+RESULTS_TSV=""
+NOTES_FILE=""
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+usage() {
+    cat <<EOF
+usage: bench/harness/run.sh [--quick] [--duration S] [--herald PATH]
+  --quick        1 s warm-up and 3 s per measurement (default: $WARMUP s and $DURATION s)
+  --duration S   seconds per measurement
+  --herald PATH  use this herald executable instead of building with dotnet publish
+EOF
+}
+
+parse_args() {
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --quick) DURATION=3; WARMUP=1 ;;
+            --duration) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || die "--duration needs whole seconds"
+                DURATION=$2; shift ;;
+            --herald) [[ $# -ge 2 ]] || die "--herald needs a path"
+                HERALD_BIN=$2; shift ;;
+            -h|--help) usage; exit 0 ;;
+            *) usage >&2; die "unknown argument: $1" ;;
+        esac
+        shift
+    done
+}
+
+# --- processes -------------------------------------------------------------------------
+
+# A pid and all its descendants (nginx master and workers, for instance).
+proc_tree() {
+    local pid=$1 child
+    [[ -d /proc/$pid ]] || return 0
+    echo "$pid"
+    for child in $(pgrep -P "$pid" || true); do
+        proc_tree "$child"
+    done
+}
+
+# Running, not a zombie waiting to be reaped.
+alive() {
+    [[ -d /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+stop_pid() {
+    local pid=$1 tree i
+    [[ -d /proc/$pid ]] || return 0
+    tree=$(proc_tree "$pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 30); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    # Whatever survived the polite stop (including orphaned workers) is killed by pid.
+    for i in $tree; do
+        kill -KILL "$i" 2>/dev/null || true
+    done
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local status=$? i
+    trap - EXIT INT TERM
+    [[ -z "$LOADER_PID" ]] || stop_pid "$LOADER_PID"
+    for (( i=${#STARTED_PIDS[@]}-1; i>=0; i-- )); do
+        stop_pid "${STARTED_PIDS[$i]}"
+    done
+    if [[ -n "$WORK" && -d "$WORK" && -z "${BENCH_KEEP_WORK:-}" ]]; then
+        rm -rf "$WORK"
+    fi
+    exit "$status"
+}
+
+# start_bg NAME CPU COMMAND...: runs COMMAND pinned to CPU, output in $WORK/NAME.log.
+# The pid is left in BG_PID (taskset execs the command, so it is the command's pid).
+start_bg() {
+    local name=$1 cpu=$2
+    shift 2
+    taskset -c "$cpu" "$@" >"$WORK/$name.log" 2>&1 &
+    BG_PID=$!
+    STARTED_PIDS+=("$BG_PID")
+}
+
+# Runs a load generator in the background and waits, so the trap can stop it.
+run_loader() {
+    local out=$1
+    shift
+    taskset -c "$LOAD_CPU" "$@" >"$out" 2>&1 &
+    LOADER_PID=$!
+    local status=0
+    wait "$LOADER_PID" || status=$?
+    LOADER_PID=""
+    return "$status"
+}
+
+# Drops a pid that has been reaped, so cleanup never signals a reused pid.
+forget_pid() {
+    local i
+    for i in "${!STARTED_PIDS[@]}"; do
+        [[ "${STARTED_PIDS[$i]}" != "$1" ]] || unset 'STARTED_PIDS[i]'
+    done
+    STARTED_PIDS=("${STARTED_PIDS[@]}")
+}
+
+# --- setup ----------------------------------------------------------------------------
+
+ensure_tools() {
+    local -A package_of=([nginx]=nginx-light [haproxy]=haproxy [wrk]=wrk
+        [h2load]=nghttp2-client [curl]=curl [taskset]=util-linux [pgrep]=procps)
+    local missing=() cmd sudo=""
+    export PATH="$PATH:/usr/sbin:/sbin"
+    for cmd in nginx haproxy wrk h2load curl taskset pgrep; do
+        if ! command -v "$cmd" >/dev/null 2>&1; then
+            missing+=("${package_of[$cmd]}")
+        fi
+    done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        [[ $(id -u) -eq 0 ]] || sudo=sudo
+        log "installing from Debian: ${missing[*]}"
+        $sudo apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+}
+
+check_cpus() {
+    local cpus
+    cpus=$(nproc --all)
+    if [[ $cpus -lt 2 ]]; then
+        log "warning: one CPU only; proxies and load generator share CPU 0"
+        PROXY_CPU=0
+    fi
+}
+
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+check_ports_free() {
+    local port
+    for port in $UPSTREAM_H1_PORT $UPSTREAM_H2C_PORT $HERALD_H1_PORT $HERALD_H2C_PORT \
+        $HERALD_ADMIN_PORT $NGINX_H1_PORT $NGINX_H2C_PORT $HAPROXY_H1_PORT $HAPROXY_H2C_PORT; do
+        port_in_use "$port" && die "127.0.0.1:$port is already in use (another harness run?)"
+    done
+    return 0
+}
+
+# wait_port PID PORT: waits up to 10 s for PORT to accept connections while PID lives.
+wait_port() {
+    local pid=$1 port=$2 i
+    for i in $(seq 1 200); do
+        port_in_use "$port" && return 0
+        alive "$pid" || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# --- the upstream -----------------------------------------------------------------------
+
+# Shared by nginx's two roles: no access log, private pid/temp paths, long keep-alive so
+# no connection is closed for having served "too many" requests during a run.
+nginx_common_http() {
+    local dir=$1
+    cat <<EOF
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    default_type text/plain;
+EOF
+}
+
+nginx_prologue() {
+    local dir=$1
+    cat <<EOF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+EOF
+}
+
+write_upstream_conf() {
+    local dir=$WORK/upstream
+    mkdir -p "$dir/tmp"
+    {
+        nginx_prologue "$dir"
+        echo "http {"
+        nginx_common_http "$dir"
+        cat <<EOF
+    server {
+        listen 127.0.0.1:$UPSTREAM_H1_PORT backlog=4096;
+        listen 127.0.0.1:$UPSTREAM_H2C_PORT http2 backlog=4096;
+        location / { return 200 "hello\n"; }
+    }
+}
+EOF
+    } >"$dir/nginx.conf"
+}
+
+start_upstream() {
+    write_upstream_conf
+    nginx -t -q -p "$WORK/upstream" -e "$WORK/upstream/error.log" -c "$WORK/upstream/nginx.conf" \
+        || die "upstream nginx config rejected"
+    start_bg upstream "$LOAD_CPU" nginx -p "$WORK/upstream" -e "$WORK/upstream/error.log" \
+        -c "$WORK/upstream/nginx.conf"
+    wait_port "$BG_PID" "$UPSTREAM_H1_PORT" && wait_port "$BG_PID" "$UPSTREAM_H2C_PORT" \
+        || die "upstream nginx did not start: $(cat "$WORK/upstream.log" "$WORK/upstream/error.log" 2>/dev/null)"
+    log "upstream nginx pid $BG_PID on CPU $LOAD_CPU, :$UPSTREAM_H1_PORT (HTTP/1.1) :$UPSTREAM_H2C_PORT (h2c)"
+}
+
+# --- the proxies ------------------------------------------------------------------------
+
+# proxy_started NAME PID PORT...: records the proxy, or why it has no numbers.
+proxy_started() {
+    local name=$1 pid=$2 port
+    shift 2
+    for port in "$@"; do
+        if ! wait_port "$pid" "$port"; then
+            UNAVAILABLE[$name]="did not listen on :$port (see log below)"
+            note "$name failed to start: $(tail -n 5 "$WORK/$name.log" 2>/dev/null | tr '\n' ' ')"
+            return 0
+        fi
+    done
+    TARGET_PID[$name]=$pid
+    log "$name pid $pid on CPU $PROXY_CPU"
+}
+
+start_nginx_proxy() {
+    local dir=$WORK/nginx
+    mkdir -p "$dir/tmp"
+    {
+        nginx_prologue "$dir"
+        echo "http {"
+        nginx_common_http "$dir"
+        cat <<EOF
+    upstream backend {
+        server 127.0.0.1:$UPSTREAM_H1_PORT;
+        keepalive 1024;
+        keepalive_requests 100000000;
+        keepalive_timeout 300s;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_H1_PORT backlog=4096;
+        listen 127.0.0.1:$NGINX_H2C_PORT http2 backlog=4096;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+    } >"$dir/nginx.conf"
+    if ! nginx -t -q -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$WORK/nginx.log" 2>&1; then
+        UNAVAILABLE[nginx]="config rejected"
+        note "nginx config rejected: $(tr '\n' ' ' <"$WORK/nginx.log")"
+        return 0
+    fi
+    start_bg nginx "$PROXY_CPU" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
+    proxy_started nginx "$BG_PID" "$NGINX_H1_PORT" "$NGINX_H2C_PORT"
+}
+
+start_haproxy() {
+    local conf=$WORK/haproxy.cfg
+    cat >"$conf" <<EOF
+global
+    nbthread 1
+    maxconn 4000
+
+defaults
+    mode http
+    maxconn 4000
+    http-reuse always
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    timeout http-keep-alive 300s
+
+frontend http1
+    bind 127.0.0.1:$HAPROXY_H1_PORT
+    default_backend upstream_http1
+
+frontend h2c
+    bind 127.0.0.1:$HAPROXY_H2C_PORT proto h2
+    default_backend upstream_h2c
+
+backend upstream_http1
+    server upstream 127.0.0.1:$UPSTREAM_H1_PORT
+
+backend upstream_h2c
+    server upstream 127.0.0.1:$UPSTREAM_H2C_PORT proto h2
+EOF
+    if ! haproxy -c -q -f "$conf" >"$WORK/haproxy.log" 2>&1; then
+        UNAVAILABLE[haproxy]="config rejected"
+        note "haproxy config rejected: $(tr '\n' ' ' <"$WORK/haproxy.log")"
+        return 0
+    fi
+    # -db: foreground, one process (no master-worker), so the pid is the whole proxy.
+    start_bg haproxy "$PROXY_CPU" haproxy -db -f "$conf"
+    proxy_started haproxy "$BG_PID" "$HAPROXY_H1_PORT" "$HAPROXY_H2C_PORT"
+}
+
+build_herald() {
+    if [[ -n "$HERALD_BIN" ]]; then
+        [[ -x "$HERALD_BIN" ]] || { UNAVAILABLE[herald]="--herald $HERALD_BIN is not executable"; return 0; }
+        HERALD_BIN=$(cd "$(dirname "$HERALD_BIN")" && pwd)/$(basename "$HERALD_BIN")
+        return 0
+    fi
+    log "building Herald: dotnet publish proxy -c Release -o .out"
+    if ! (cd "$REPO_ROOT" && dotnet publish proxy -c Release -o .out) >"$WORK/herald-build.log" 2>&1; then
+        UNAVAILABLE[herald]="build failed"
+        note "herald build failed: $(grep -m 3 -E 'error' "$WORK/herald-build.log" | tr '\n' ' ')"
+        return 0
+    fi
+    HERALD_BIN=$REPO_ROOT/.out/herald
+}
+
+start_herald() {
+    local pid start_ns ready_ns i code
+    [[ -z "${UNAVAILABLE[herald]:-}" ]] || return 0
+    start_ns=$(date +%s%N)
+    start_bg herald "$PROXY_CPU" env DOTNET_TieredPGO=1 "$HERALD_BIN" proxy \
+        --bootstrap "$HERALD_BOOTSTRAP" --admin "127.0.0.1:$HERALD_ADMIN_PORT"
+    pid=$BG_PID
+    for i in $(seq 1 1000); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+            "http://127.0.0.1:$HERALD_ADMIN_PORT/ready" 2>/dev/null || true)
+        [[ "$code" == 200 ]] && break
+        if ! alive "$pid"; then
+            wait "$pid" 2>/dev/null && code=0 || code=$?
+            forget_pid "$pid"
+            UNAVAILABLE[herald]="exited with code $code before /ready"
+            note "herald exited with code $code before /ready: $(tail -n 5 "$WORK/herald.log" | tr '\n' ' ')"
+            return 0
+        fi
+        sleep 0.01
+    done
+    if [[ "$code" != 200 ]]; then
+        UNAVAILABLE[herald]="/ready not 200 after 10 s"
+        note "herald: /ready was not 200 after 10 s"
+        return 0
+    fi
+    ready_ns=$(date +%s%N)
+    note "herald start to /ready: $(( (ready_ns - start_ns) / 1000000 )) ms (includes curl polling every 10 ms)"
+    proxy_started herald "$pid" "$HERALD_H1_PORT" "$HERALD_H2C_PORT"
+}
+
+# --- measurement ------------------------------------------------------------------------
+
+note() { echo "- $*" >>"$NOTES_FILE"; }
+
+# Sum of utime+stime, in clock ticks, over the given pids (fields 14 and 15 of stat,
+# counted after the ")" that closes the command name, which may hold spaces).
+cpu_ticks() {
+    local pid total=0 t
+    for pid in "$@"; do
+        t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        total=$(( total + t ))
+    done
+    echo "$total"
+}
+
+# CPU ticks spent by this run: every process it started (and their children) plus the
+# load generators it has reaped (this shell's cutime+cstime, fields 16 and 17).
+own_ticks() {
+    local pid all=() self
+    for pid in "${STARTED_PIDS[@]}"; do
+        mapfile -t -O "${#all[@]}" all < <(proc_tree "$pid")
+    done
+    self=$(awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat")
+    echo $(( $(cpu_ticks "${all[@]}") + self ))
+}
+
+# Busy ticks of the whole machine (user, nice, system, irq, softirq, steal).
+machine_ticks() {
+    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# Peak RSS (VmHWM) is reset to the current RSS before each case, so each row holds the
+# peak under that case's load.
+reset_peak_rss() {
+    local pid
+    for pid in "$@"; do
+        echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+    done
+}
+
+peak_rss_kb() {
+    local pid total=0 kb
+    for pid in "$@"; do
+        kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+        total=$(( total + ${kb:-0} ))
+    done
+    echo "$total"
+}
+
+# smoke TARGET CASE: one request through the target, before spending time on it.
+smoke() {
+    local case=$1 url=$2 body
+    if [[ $case == h2c* ]]; then
+        body=$(curl -s --max-time 3 --http2-prior-knowledge "$url" || true)
+    else
+        body=$(curl -s --max-time 3 "$url" || true)
+    fi
+    [[ "$body" == hello ]]
+}
+
+# load CASE URL SECONDS OUT: runs the case's load generator.
+load() {
+    local case=$1 url=$2 seconds=$3 out=$4
+    case "$case" in
+        h1-c32) run_loader "$out" wrk -t1 -c32 -d"${seconds}s" --latency "$url" ;;
+        h1-c256) run_loader "$out" wrk -t1 -c256 -d"${seconds}s" --latency "$url" ;;
+        h2c-c32-m10) run_loader "$out" h2load -t1 -c32 -m10 -D "$seconds" --log-file="$out.requests" "$url" ;;
+        *) die "unknown case $case" ;;
+    esac
+}
+
+# Prints "req/s requests p50_ms p99_ms errors" from wrk's output.
+parse_wrk() {
+    awk '
+        function ms(v) {
+            if (v ~ /us$/) { return v / 1000 }
+            if (v ~ /ms$/) { return v + 0 }
+            if (v ~ /m$/) { return v * 60000 }
+            if (v ~ /s$/) { return v * 1000 }
+            return v + 0
+        }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        / requests in / { requests = $1 }
+        /Socket errors:/ { gsub(/,/, ""); errors += $4 + $6 + $8 + $10 }
+        /Non-2xx or 3xx responses:/ { errors += $NF }
+        /^Requests\/sec:/ { rps = $2 }
+        END { printf "%s %s %s %s %d\n", rps, requests, p50, p99, errors }
+    ' "$1"
+}
+
+# Same from h2load's output; latency percentiles from its per-request log (column 3, us).
+parse_h2load() {
+    local out=$1 sorted n stats
+    stats=$(awk '
+        /^finished in/ { rps = $4 }
+        /^requests:/ { done = $6; failed = $10 }
+        /^status codes:/ { bad = $7 + $9 }    # "status codes: N 2xx, N 3xx, N 4xx, N 5xx"
+        END { printf "%s %s %d", rps, done, (failed > bad ? failed : bad) }
+    ' "$out")
+    sorted=$out.sorted
+    cut -f3 "$out.requests" | sort -n >"$sorted"
+    n=$(wc -l <"$sorted")
+    awk -v n="$n" -v stats="$stats" '
+        BEGIN { i50 = int(n * 0.50 + 0.999); i99 = int(n * 0.99 + 0.999) }
+        NR == i50 { p50 = $1 / 1000 }
+        NR == i99 { p99 = $1 / 1000 }
+        END { split(stats, s, " "); printf "%s %s %s %s %s\n", s[1], s[2], p50, p99, s[3] }
+    ' "$sorted"
+    rm -f "$sorted" "$out.requests"
+}
+
+# row CASE TARGET RPS P50 P99 CPU_US RSS_MB ERRORS BUSY_PERCENT
+row() {
+    local IFS=$'\t'
+    echo "$*" >>"$RESULTS_TSV"
+}
+
+no_numbers() { row "$1" "$2" n/a n/a n/a n/a n/a 0 n/a; }
+
+# percent_of_core TICKS NANOSECONDS: CPU ticks as a share of one core over that wall time.
+percent_of_core() {
+    awk -v t="$1" -v hz="$CLK_TCK" -v ns="$2" 'BEGIN { printf "%.0f", t / hz * 1e11 / ns }'
+}
+
+# run_once CASE TARGET URL OUT: one measured run. Sets RUN_ROW (the row's fields after
+# case and target, tab-separated), RUN_ERRORS and RUN_FOREIGN (CPU, in % of a core, used
+# during the run by anything this script did not start); returns 1 if the loader failed.
+run_once() {
+    local case=$1 target=$2 url=$3 out=$4 pids=() parsed
+    local before=0 after=0 own_before own_after machine_before machine_after start_ns ns
+    local rps requests p50 p99 errors cpu_us=- rss_mb=- busy=-
+    if [[ -n "${TARGET_PID[$target]:-}" ]]; then
+        mapfile -t pids < <(proc_tree "${TARGET_PID[$target]}")
+        reset_peak_rss "${pids[@]}"
+        before=$(cpu_ticks "${pids[@]}")
+    fi
+    own_before=$(own_ticks)
+    machine_before=$(machine_ticks)
+    start_ns=$(date +%s%N)
+    if ! load "$case" "$url" "$DURATION" "$out"; then
+        note "$target, $case: load generator failed: $(tail -n 3 "$out" | tr '\n' ' ')"
+        return 1
+    fi
+    ns=$(( $(date +%s%N) - start_ns ))
+    machine_after=$(machine_ticks)
+    own_after=$(own_ticks)
+    RUN_FOREIGN=$(percent_of_core $(( (machine_after - machine_before) - (own_after - own_before) )) "$ns")
+
+    if [[ $case == h2c* ]]; then parsed=$(parse_h2load "$out"); else parsed=$(parse_wrk "$out"); fi
+    read -r rps requests p50 p99 errors <<<"$parsed"
+    if [[ ${#pids[@]} -gt 0 ]]; then
+        after=$(cpu_ticks "${pids[@]}")
+        cpu_us=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="${requests:-0}" \
+            'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n; else print "n/a" }')
+        rss_mb=$(awk -v kb="$(peak_rss_kb "${pids[@]}")" 'BEGIN { printf "%.1f", kb / 1024 }')
+        # The share of its one core the proxy used: well below 100% means something
+        # else (the loader core, most often) was the bottleneck.
+        busy=$(percent_of_core $((after - before)) "$ns")
+    fi
+    RUN_ERRORS=${errors:-0}
+    RUN_ROW=$(printf '%s\t' "${rps:-n/a}" "${p50:-n/a}" "${p99:-n/a}" "$cpu_us" "$rss_mb" "$RUN_ERRORS")$busy
+}
+
+# foreign_percent SECONDS: CPU, in % of one core, that anything this script did not start
+# uses while we sleep (our proxies are idle then).
+foreign_percent() {
+    local own machine start_ns
+    own=$(own_ticks)
+    machine=$(machine_ticks)
+    start_ns=$(date +%s%N)
+    sleep "$1"
+    percent_of_core $(( $(machine_ticks) - machine - ($(own_ticks) - own) )) $(( $(date +%s%N) - start_ns ))
+}
+
+# Before a measured run, waits up to QUIET_WAIT seconds for the machine to be quiet.
+wait_for_quiet() {
+    local waited=0 percent
+    while percent=$(foreign_percent 1); [[ $percent -gt $FOREIGN_LIMIT ]]; do
+        if [[ $waited -ge $QUIET_WAIT ]]; then
+            log "other work still uses ${percent}% of a core after ${QUIET_WAIT}s; measuring anyway"
+            return 0
+        fi
+        [[ $waited -gt 0 ]] || log "other work uses ${percent}% of a core; waiting up to ${QUIET_WAIT}s for quiet"
+        waited=$((waited + 1))
+    done
+}
+
+# measure CASE TARGET: smoke request, warm-up, then the measured run. A run during which
+# other work on the machine (another build, say) used more than FOREIGN_LIMIT % of a core
+# is repeated, up to RETRIES times; the last one is kept and flagged if still noisy.
+measure() {
+    local case=$1 target=$2 port url out attempt
+    if [[ -n "${UNAVAILABLE[$target]:-}" ]]; then
+        no_numbers "$case" "$target"
+        return 0
+    fi
+    if [[ $case == h2c* ]]; then port=${H2C_PORT[$target]}; else port=${H1_PORT[$target]}; fi
+    url="http://127.0.0.1:$port/"
+    if ! smoke "$case" "$url"; then
+        note "$target, $case: a single request to $url did not return \"hello\"; no numbers"
+        no_numbers "$case" "$target"
+        return 0
+    fi
+    out=$WORK/$case.$target.out
+    log "$case / $target: warm-up ${WARMUP}s, measure ${DURATION}s"
+    load "$case" "$url" "$WARMUP" "$out.warmup" || true
+    rm -f "$out.warmup.requests"
+    for (( attempt = 0; attempt <= RETRIES; attempt++ )); do
+        wait_for_quiet
+        if ! run_once "$case" "$target" "$url" "$out"; then
+            no_numbers "$case" "$target"
+            return 0
+        fi
+        [[ $RUN_FOREIGN -gt $FOREIGN_LIMIT ]] || break
+        log "$case / $target: other work used ${RUN_FOREIGN}% of a core during the run"
+    done
+    if [[ $RUN_FOREIGN -gt $FOREIGN_LIMIT ]]; then
+        note "$target, $case: other processes or uncharged kernel work used ${RUN_FOREIGN}% of a core during the run; treat this row as noisy"
+    fi
+    if [[ $RUN_ERRORS -gt 0 ]]; then
+        note "$target, $case: $RUN_ERRORS failed or non-2xx responses (counted in req/s)"
+    fi
+    if [[ -n "${TARGET_PID[$target]:-}" ]] && ! alive "${TARGET_PID[$target]}"; then
+        UNAVAILABLE[$target]="exited during $case"
+        note "$target exited during $case: $(tail -n 5 "$WORK/$target.log" | tr '\n' ' ')"
+    fi
+    printf '%s\t%s\t%s\n' "$case" "$target" "$RUN_ROW" >>"$RESULTS_TSV"
+}
+
+# --- report -----------------------------------------------------------------------------
+
+render_table() {
+    awk -F'\t' '
+        function num(v) { return v != "" && v != "n/a" && v != "-" }
+        function ratio(a, b) { return (num(a) && num(b) && b > 0) ? sprintf("%.2f", a / b) : "n/a" }
+        function fmt(v, f) { return num(v) ? sprintf(f, v) : v }
+        { rows[NR] = $0 }
+        $2 == "nginx" { nginx_rps[$1] = $3; nginx_cpu[$1] = $6 }
+        END {
+            print "| case | proxy | req/s | p50 ms | p99 ms | CPU us/req | peak RSS MB | req/s vs nginx | CPU vs nginx | proxy core busy % |"
+            print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+            for (i = 1; i <= NR; i++) {
+                split(rows[i], f, "\t")
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f[1], f[2],
+                    fmt(f[3], "%.0f"), fmt(f[4], "%.2f"), fmt(f[5], "%.2f"), fmt(f[6], "%.1f"),
+                    f[7], ratio(f[3], nginx_rps[f[1]]),
+                    f[2] == "direct" ? "-" : ratio(f[6], nginx_cpu[f[1]]), f[9]
+            }
+        }
+    ' "$RESULTS_TSV"
+}
+
+machine_header() {
+    local commit
+    commit=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    cat <<EOF
+# Herald load harness, $(date -u +'%Y-%m-%d %H:%M UTC')
+
+- machine: $(nproc --all) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)
+- proxies pinned to CPU $PROXY_CPU (one worker/thread each); wrk/h2load and the upstream nginx on CPU $LOAD_CPU
+- ${DURATION}s per measurement after a ${WARMUP}s warm-up; wrk -t1 (32 and 256 connections), h2load -t1 -c32 -m10 (h2c prior knowledge)
+- herald: ${HERALD_BIN:-none} (commit $commit); $(nginx -v 2>&1 | sed 's/nginx version: //'); $(haproxy -v 2>/dev/null | awk 'NR == 1 { print "HAProxy " $3 }'); $(wrk -v 2>&1 | awk 'NR == 1 { print "wrk " $2 }'); $(h2load --version | sed 's/h2load //')
+EOF
+}
+
+# A proxy close to direct's rate was held back by the loader core, not by itself.
+ceiling_notes() {
+    awk -F'\t' '
+        $2 == "direct" { direct[$1] = $3 }
+        $2 != "direct" && $3 != "n/a" && ($1 in direct) && $3 >= 0.9 * direct[$1] {
+            printf "- %s, %s: %.0f%% of direct, near the loader core'"'"'s ceiling; its req/s ratio understates it\n",
+                $2, $1, 100 * $3 / direct[$1]
+        }
+    ' "$RESULTS_TSV"
+}
+
+report() {
+    local results_dir=$REPO_ROOT/bench/results stamp file
+    stamp=$(date -u +%Y%m%dT%H%M%SZ)
+    mkdir -p "$results_dir"
+    file=$results_dir/$stamp.md
+    {
+        machine_header
+        echo
+        render_table
+        echo
+        echo "Notes:"
+        note "direct: wrk/h2load straight to the upstream, no proxy; it shares CPU $LOAD_CPU with the upstream, as every other row does."
+        note "nginx h2c: nginx cannot speak HTTP/2 upstream, so it forwards h2c downstream over HTTP/1.1 keep-alive; Herald and HAProxy use h2c upstream."
+        ceiling_notes
+        cat "$NOTES_FILE"
+    } >"$file"
+    cat "$file"
+    log "written to $file"
+}
+
+main() {
+    parse_args "$@"
+    trap cleanup EXIT INT TERM
+    ensure_tools
+    check_cpus
+    check_ports_free
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
+    RESULTS_TSV=$WORK/results.tsv
+    NOTES_FILE=$WORK/notes.md
+    : >"$RESULTS_TSV"
+    : >"$NOTES_FILE"
+
+    build_herald
+    start_upstream
+    start_nginx_proxy
+    start_haproxy
+    start_herald
+
+    local case target
+    for case in "${CASES[@]}"; do
+        for target in "${TARGETS[@]}"; do
+            measure "$case" "$target"
+        done
+    done
+    report
+}
+
+main "$@"; exit  # one line: edits to this file during a run cannot be read
