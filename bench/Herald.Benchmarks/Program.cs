@@ -1,8 +1,31 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace Herald.Benchmarks;
 
 internal static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary>
+    /// BenchmarkDotNet's switcher. <c>--quick</c> (Herald's own flag) runs every benchmark with
+    /// a short job: 3 warm-ups, 5 iterations; good for a table in a few minutes, not for
+    /// publishing. Benchmarks run in process by default: BenchmarkDotNet's separate build
+    /// cannot restore the proxy, which is self-contained (linux-x64) in Release.
+    /// </summary>
+    public static void Main(string[] args)
+    {
+        var quick = Array.IndexOf(args, "--quick") >= 0;
+        var rest = Array.FindAll(args, a => a != "--quick");
+        var job = quick
+            ? Job.ShortRun.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(5)
+            : Job.Default;
+        var config = DefaultConfig.Instance.AddJob(job.WithToolchain(InProcessEmitToolchain.Instance).AsDefault());
+        if (quick && rest.Length == 0)
+        {
+            rest = ["--filter", "*"];
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, config);
+    }
 }
