@@ -160,6 +160,20 @@ internal sealed class DataPlane : IAsyncDisposable
         }
     }
 
+    private static IEnumerable<Envoy.Config.Route.V3.RouteConfiguration> InlineRouteConfigs(ProxyConfig config)
+    {
+        foreach (var listener in config.Listeners)
+        {
+            foreach (var chain in listener.FilterChains)
+            {
+                if (chain.Http?.Source.RouteConfig is { } routes)
+                {
+                    yield return routes;
+                }
+            }
+        }
+    }
+
     private AdminContext CreateAdminContext() => new()
     {
         Stats = Stats,
@@ -168,7 +182,7 @@ internal sealed class DataPlane : IAsyncDisposable
             Config.Bootstrap,
             Config.Listeners.Select(l => l.Source).ToList(),
             Config.Clusters.Select(c => c.Source).ToList(),
-            [.. Config.Dynamic.Routes.Values],
+            [.. InlineRouteConfigs(Config), .. Config.Dynamic.Routes.Values],
             LastUpdated),
         Clusters = () => Clusters.Clusters
             .Select(c => new ClusterView(

@@ -34,10 +34,6 @@ internal sealed class HttpConnectionManagerConfig
 
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromHours(1);
 
-    public TimeSpan StreamIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
-
-    public TimeSpan RequestHeadersTimeout { get; init; }
-
     /// <summary>Edge defaults for HTTP/2: 100 streams, 64 KiB stream window, 1 MiB connection window.</summary>
     public int Http2MaxConcurrentStreams { get; init; } = 100;
 

@@ -38,8 +38,6 @@ internal static class HttpConnectionManagerTranslator
             "http_protocol_options",
             "http2_protocol_options",
             "max_request_headers_kb",
-            "stream_idle_timeout",
-            "request_headers_timeout",
             "xff_num_trusted_hops");
 
         if (string.IsNullOrEmpty(config.StatPrefix))
@@ -184,8 +182,6 @@ internal static class HttpConnectionManagerTranslator
             MaxRequestHeadersBytes = (int)maxHeadersKb * 1024,
             MaxHeadersCount = maxHeadersCount,
             IdleTimeout = idleTimeout,
-            StreamIdleTimeout = config.StreamIdleTimeout?.ToTimeSpan() ?? TimeSpan.FromMinutes(5),
-            RequestHeadersTimeout = config.RequestHeadersTimeout?.ToTimeSpan() ?? TimeSpan.Zero,
             Http2MaxConcurrentStreams = maxStreams,
             Http2InitialStreamWindowSize = streamWindow,
             Http2InitialConnectionWindowSize = connectionWindow,

@@ -60,6 +60,18 @@ internal static class ListenerTranslator
                     $"listener filter '{filter.Name}' is not supported by Herald",
                     "Herald inspects TLS and HTTP by itself; remove the filter (original_dst arrives with interception support)");
             }
+
+            if (filter.TypedConfig is { } typed)
+            {
+                // Herald's inspection has no knobs: any setting in these filters would be ignored, so it is refused.
+                var typedPath = FieldPolicy.Join(filterPath, "typed_config");
+                Google.Protobuf.IMessage settings = typed.TypeUrl.EndsWith(".tls_inspector.v3.TlsInspector", StringComparison.Ordinal)
+                    ? typed.Unpack<global::Envoy.Extensions.Filters.Listener.TlsInspector.V3.TlsInspector>()
+                    : typed.TypeUrl.EndsWith(".http_inspector.v3.HttpInspector", StringComparison.Ordinal)
+                        ? typed.Unpack<global::Envoy.Extensions.Filters.Listener.HttpInspector.V3.HttpInspector>()
+                        : throw new ConfigException(typedPath, $"'{typed.TypeUrl}' does not match filter '{filter.Name}'", "Use the filter's own typed_config type");
+                FieldPolicy.RequireOnly(settings, typedPath);
+            }
         }
 
         if (listener.FilterChains.Count == 0 && listener.DefaultFilterChain is null)

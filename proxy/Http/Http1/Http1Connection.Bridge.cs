@@ -16,7 +16,7 @@ internal sealed partial class Http1Connection
 {
     private async ValueTask<bool> ForwardThroughHandlerAsync(Route route, ClusterAction action, Cluster cluster, UpstreamEndpoint endpoint)
     {
-        if (_request.IsUpgrade)
+        if (IsWebSocketRequest)
         {
             return await WriteLocalReplyAsync(501, "upgrades to an HTTP/2 upstream are not supported", keepAlive: false).ConfigureAwait(false);
         }

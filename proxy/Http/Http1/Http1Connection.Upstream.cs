@@ -40,7 +40,7 @@ internal sealed partial class Http1Connection
                     }
                 }
 
-                var upgrade = _request.IsUpgrade;
+                var upgrade = IsWebSocketRequest;
                 WriteRequestHead(connection.Output, route, action, endpoint, upgrade);
                 Task<BodyOutcome>? bodyTask = null;
                 if (_request.HasBody)

@@ -250,7 +250,9 @@ internal sealed partial class Http1Connection : IDisposable
     }
 
     /// <summary>After a reply Herald makes itself, a request body not yet read forces a close.</summary>
-    private bool CanKeepAliveAfterLocalReply() => _request.KeepAlive && !_request.HasBody && !_request.IsUpgrade;
+    private bool CanKeepAliveAfterLocalReply() => _request.KeepAlive && !_request.HasBody && !IsWebSocketRequest;
+
+    private bool IsWebSocketRequest => _request.IsUpgrade && IsWebSocketUpgrade();
 
     private uint NextRandom()
     {
@@ -265,7 +267,8 @@ internal sealed partial class Http1Connection : IDisposable
 
     private async ValueTask<bool> ForwardAsync(Route route, ClusterAction action)
     {
-        if (_request.IsUpgrade && !(_manager.Config.WebSocketEnabled && action.AllowWebSocketUpgrade && IsWebSocketUpgrade()))
+        // An h2c upgrade offer is declined by serving the request as HTTP/1.1 (Envoy does the same).
+        if (_request.IsUpgrade && IsWebSocketUpgrade() && !(_manager.Config.WebSocketEnabled && action.AllowWebSocketUpgrade))
         {
             _stats.DownstreamRqWsOnNonWsRoute.Increment();
             return await WriteLocalReplyAsync(403, null, keepAlive: false).ConfigureAwait(false);
