@@ -20,6 +20,7 @@ internal static class CommandLine
         {
             "proxy" => await ProxyCommand.RunAsync(rest).ConfigureAwait(false),
             "demo" => await DemoCommand.RunAsync(rest).ConfigureAwait(false),
+            "iptables" => await IptablesCommand.RunAsync(rest).ConfigureAwait(false),
             _ => Unknown(args[0]),
         };
     }
@@ -37,5 +38,7 @@ internal static class CommandLine
           demo                              run the proxy with two demo upstreams on an example bootstrap
           proxy --bootstrap FILE [--admin ADDR]
                                             run the data plane on an Envoy v3 bootstrap (YAML or JSON)
+          iptables install|uninstall|verify|print [flags]
+                                            manage the interception rules (the init container's job)
         """;
 }
