@@ -33,7 +33,7 @@ internal sealed class DataPlane : IAsyncDisposable
     public ProxyConfig Config => Volatile.Read(ref _config);
 
     /// <summary>Supplies ADS status (versions, last NACK) for /config_dump when a client runs.</summary>
-    public Func<object?>? XdsStatus { get; set; }
+    public Func<Herald.Xds.Client.XdsClientStatus>? XdsStatus { get; set; }
 
     public StatsStore Stats { get; }
 
@@ -180,10 +180,13 @@ internal sealed class DataPlane : IAsyncDisposable
         IsReady = () => _ready,
         ConfigDump = () => new ConfigDumpView(
             Config.Bootstrap,
-            Config.Listeners.Select(l => l.Source).ToList(),
-            Config.Clusters.Select(c => c.Source).ToList(),
-            [.. InlineRouteConfigs(Config), .. Config.Dynamic.Routes.Values],
-            LastUpdated),
+            Config.Listeners.Where(l => !Config.Dynamic.Listeners.ContainsKey(l.Name)).Select(l => l.Source).ToList(),
+            Config.Clusters.Where(c => !Config.Dynamic.Clusters.ContainsKey(c.Name)).Select(c => c.Source).ToList(),
+            [.. InlineRouteConfigs(Config)],
+            LastUpdated)
+        {
+            Dynamic = XdsStatus is { } status ? new XdsDumpView(Config.Dynamic, status()) : null,
+        },
         Clusters = () => Clusters.Clusters
             .Select(c => new ClusterView(
                 c.Name,

@@ -14,4 +14,11 @@ internal sealed record ConfigDumpView(
     IReadOnlyList<Listener> StaticListeners,
     IReadOnlyList<Cluster> StaticClusters,
     IReadOnlyList<RouteConfiguration> StaticRouteConfigs,
-    DateTimeOffset LastUpdated);
+    DateTimeOffset LastUpdated)
+{
+    /// <summary>Resources delivered over ADS and the client's per-type status, when a control plane is used.</summary>
+    public XdsDumpView? Dynamic { get; init; }
+}
+
+/// <summary>Dynamic resources with their versions, and the last NACK per type.</summary>
+internal sealed record XdsDumpView(Herald.Xds.Client.XdsResources Resources, Herald.Xds.Client.XdsClientStatus Status);
