@@ -32,7 +32,7 @@ HERALD_BIN=""
 RETRIES=${BENCH_RETRIES:-2}          # re-runs of a measurement disturbed by other work
 FOREIGN_LIMIT=10                     # ... "disturbed": more than this % of a core
 QUIET_WAIT=${BENCH_QUIET_WAIT:-60}   # seconds to wait, before a run, for other work to stop
-RUN_ROW="" RUN_ERRORS=0 RUN_FOREIGN=0
+RUN_ROW="" RUN_ERRORS=0 RUN_FOREIGN=0 HOW=""
 
 TARGETS=(direct herald nginx haproxy)
 CASES=(h1-c32 h1-c256 h2c-c32-m10)
@@ -42,6 +42,7 @@ declare -A H1_PORT=([direct]=$UPSTREAM_H1_PORT [herald]=$HERALD_H1_PORT
 declare -A H2C_PORT=([direct]=$UPSTREAM_H2C_PORT [herald]=$HERALD_H2C_PORT
     [nginx]=$NGINX_H2C_PORT [haproxy]=$HAPROXY_H2C_PORT)
 declare -A TARGET_PID=()     # root pid of each proxy (direct has none)
+UPSTREAM_PID=""
 declare -A UNAVAILABLE=()    # target -> reason it has no numbers
 
 STARTED_PIDS=()              # every long-lived process this script started, stopped on exit
@@ -264,6 +265,7 @@ start_upstream() {
         -c "$WORK/upstream/nginx.conf"
     wait_port "$BG_PID" "$UPSTREAM_H1_PORT" && wait_port "$BG_PID" "$UPSTREAM_H2C_PORT" \
         || die "upstream nginx did not start: $(cat "$WORK/upstream.log" "$WORK/upstream/error.log" 2>/dev/null)"
+    UPSTREAM_PID=$BG_PID
     log "upstream nginx pid $BG_PID on CPU $LOAD_CPU, :$UPSTREAM_H1_PORT (HTTP/1.1) :$UPSTREAM_H2C_PORT (h2c)"
 }
 
@@ -386,10 +388,9 @@ start_herald() {
             "http://127.0.0.1:$HERALD_ADMIN_PORT/ready" 2>/dev/null || true)
         [[ "$code" == 200 ]] && break
         if ! alive "$pid"; then
-            wait "$pid" 2>/dev/null && code=0 || code=$?
-            forget_pid "$pid"
-            UNAVAILABLE[herald]="exited with code $code before /ready"
-            note "herald exited with code $code before /ready: $(tail -n 5 "$WORK/herald.log" | tr '\n' ' ')"
+            how_ended "$pid"
+            UNAVAILABLE[herald]="$HOW before /ready"
+            note "herald $HOW before /ready: $(tail -n 5 "$WORK/herald.log" | tr '\n' ' ')"
             return 0
         fi
         sleep 0.01
@@ -531,7 +532,8 @@ percent_of_core() {
 
 # run_once CASE TARGET URL OUT: one measured run. Sets RUN_ROW (the row's fields after
 # case and target, tab-separated), RUN_ERRORS and RUN_FOREIGN (CPU, in % of a core, used
-# during the run by anything this script did not start); returns 1 if the loader failed.
+# during the run by anything this script did not start); returns 1 if the loader failed
+# or the proxy died.
 run_once() {
     local case=$1 target=$2 url=$3 out=$4 pids=() parsed
     local before=0 after=0 own_before own_after machine_before machine_after start_ns ns
@@ -549,6 +551,10 @@ run_once() {
         return 1
     fi
     ns=$(( $(date +%s%N) - start_ns ))
+    # A proxy that died under load has no numbers worth printing; check_processes says why.
+    if [[ -n "${TARGET_PID[$target]:-}" ]] && ! alive "${TARGET_PID[$target]}"; then
+        return 1
+    fi
     machine_after=$(machine_ticks)
     own_after=$(own_ticks)
     RUN_FOREIGN=$(percent_of_core $(( (machine_after - machine_before) - (own_after - own_before) )) "$ns")
@@ -616,6 +622,7 @@ measure() {
         wait_for_quiet
         if ! run_once "$case" "$target" "$url" "$out"; then
             no_numbers "$case" "$target"
+            check_processes "during $case / $target"
             return 0
         fi
         [[ $RUN_FOREIGN -gt $FOREIGN_LIMIT ]] || break
@@ -627,11 +634,43 @@ measure() {
     if [[ $RUN_ERRORS -gt 0 ]]; then
         note "$target, $case: $RUN_ERRORS failed or non-2xx responses (counted in req/s)"
     fi
-    if [[ -n "${TARGET_PID[$target]:-}" ]] && ! alive "${TARGET_PID[$target]}"; then
-        UNAVAILABLE[$target]="exited during $case"
-        note "$target exited during $case: $(tail -n 5 "$WORK/$target.log" | tr '\n' ' ')"
-    fi
     printf '%s\t%s\t%s\n' "$case" "$target" "$RUN_ROW" >>"$RESULTS_TSV"
+    check_processes "during $case / $target"
+}
+
+# how_ended PID: reaps a process of ours that is gone and says in HOW how it ended
+# (no $(...): only this shell can reap its children).
+how_ended() {
+    local status=0
+    wait "$1" 2>/dev/null || status=$?
+    forget_pid "$1"
+    if [[ $status -gt 128 ]]; then
+        HOW="was killed by SIG$(kill -l $((status - 128)))"
+    else
+        HOW="exited with code $status"
+    fi
+}
+
+# The upstream and the proxies must run to the end; on a shared machine something else
+# (a test's pkill, say) may stop them. Their rows then read n/a, with the reason.
+check_processes() {
+    local when=$1 target
+    if [[ -z "${UNAVAILABLE[upstream]:-}" ]] && ! alive "$UPSTREAM_PID"; then
+        how_ended "$UPSTREAM_PID"
+        UNAVAILABLE[upstream]=$HOW
+        note "the upstream nginx $HOW $when; no numbers after that"
+        for target in "${TARGETS[@]}"; do
+            UNAVAILABLE[$target]=${UNAVAILABLE[$target]:-"upstream gone"}
+        done
+    fi
+    for target in "${TARGETS[@]}"; do
+        if [[ -n "${TARGET_PID[$target]:-}" && -z "${UNAVAILABLE[$target]:-}" ]] \
+            && ! alive "${TARGET_PID[$target]}"; then
+            how_ended "${TARGET_PID[$target]}"
+            UNAVAILABLE[$target]=$HOW
+            note "$target $HOW $when: $(tail -n 3 "$WORK/$target.log" | tr '\n' ' ')"
+        fi
+    done
 }
 
 # --- report -----------------------------------------------------------------------------
