@@ -21,6 +21,9 @@ internal static class CommandLine
             "proxy" => await ProxyCommand.RunAsync(rest).ConfigureAwait(false),
             "demo" => await DemoCommand.RunAsync(rest).ConfigureAwait(false),
             "iptables" => await IptablesCommand.RunAsync(rest).ConfigureAwait(false),
+            "sidecar" => await SidecarCommand.RunAsync(rest).ConfigureAwait(false),
+            "gateway" => await GatewayCommand.RunAsync(rest).ConfigureAwait(false),
+            "control-plane" => await ControlPlaneCommand.RunAsync(rest).ConfigureAwait(false),
             _ => Unknown(args[0]),
         };
     }
@@ -35,6 +38,12 @@ internal static class CommandLine
         usage: herald COMMAND [OPTIONS]
 
         commands:
+          gateway [--config herald.yaml] [--demo]
+                                            control plane and gateway in one process (mesh file watched)
+          control-plane --config mesh.yaml [--xds ADDR] [--api ADDR]
+                                            the control plane alone: ADS over gRPC and the registry API
+          sidecar --xds HOST:PORT --node-id ID --cluster NAME [--service NAME]
+                                            a data plane configured over ADS
           demo                              run the proxy with two demo upstreams on an example bootstrap
           proxy --bootstrap FILE [--admin ADDR]
                                             run the data plane on an Envoy v3 bootstrap (YAML or JSON)

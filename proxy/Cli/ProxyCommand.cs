@@ -54,7 +54,7 @@ internal static class ProxyCommand
     }
 
     /// <summary>Runs a data plane until SIGTERM/SIGINT or /quitquitquit.</summary>
-    public static async Task<int> RunAsync(ProxyConfig config, IPEndPoint adminAddress, StatsStore stats, Action<DataPlane>? announce)
+    public static async Task<int> RunAsync(ProxyConfig config, IPEndPoint adminAddress, StatsStore stats, Action<DataPlane>? announce, Func<XdsConfigTarget, AdsConnector>? connectAds = null)
     {
         using var stop = new CancellationTokenSource();
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
@@ -69,9 +69,11 @@ internal static class ProxyCommand
         });
 
         DataPlane plane;
+        var time = TimeProvider.System;
+        var dynamic = config.AdsConfig is not null || connectAds is not null;
         try
         {
-            plane = await DataPlane.StartAsync(config, adminAddress, stats, TimeProvider.System, new SystemDnsResolver(), stop.Token).ConfigureAwait(false);
+            plane = await DataPlane.StartAsync(config, adminAddress, stats, time, new SystemDnsResolver(), stop.Token, readyWhenStarted: !dynamic).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
         {
@@ -79,7 +81,17 @@ internal static class ProxyCommand
             return CommandLine.ExitFailure;
         }
 
+        AdsConnector? ads = null;
+        if (dynamic)
+        {
+            var target = new XdsConfigTarget(config, stats, () => plane);
+            ads = connectAds is not null ? connectAds(target) : AdsConnector.ForGrpc(config, target, stats, time);
+            plane.XdsStatus = () => ads.Client.Status;
+            await ads.StartAsync().ConfigureAwait(false);
+        }
+
         await using (plane.ConfigureAwait(false))
+        await using (ads is null ? NoOp.Instance : (IAsyncDisposable)ads)
         {
             Console.Out.WriteLine($"herald: admin on http://{plane.AdminAddress}");
             foreach (var listener in plane.Listeners)
@@ -93,6 +105,13 @@ internal static class ProxyCommand
         }
 
         return CommandLine.ExitOk;
+    }
+
+    private sealed class NoOp : IAsyncDisposable
+    {
+        public static readonly NoOp Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     public static IPEndPoint ParseAddress(string text, string option)
