@@ -49,7 +49,7 @@ internal static class BootstrapLoader
                 JsonShapeValidator.Validate(document.RootElement, new T().Descriptor, string.Empty);
             }
 
-            var parser = new JsonParser(JsonParser.Settings.Default.WithTypeRegistry(EnvoyTypeRegistry.Registry).WithIgnoreUnknownFields(false));
+            var parser = new JsonParser(JsonParser.Settings.Default.WithTypeRegistry(EnvoyTypeRegistry.ConfigRegistry).WithIgnoreUnknownFields(false));
             return parser.Parse<T>(json);
         }
         catch (InvalidProtocolBufferException e)

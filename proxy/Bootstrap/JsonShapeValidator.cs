@@ -86,7 +86,7 @@ internal static class JsonShapeValidator
 
         var typeUrl = typeProperty.GetString() ?? string.Empty;
         var name = typeUrl[(typeUrl.LastIndexOf('/') + 1)..];
-        var descriptor = EnvoyTypeRegistry.Registry.Find(name);
+        var descriptor = EnvoyTypeRegistry.ConfigRegistry.Find(name);
         if (descriptor is null)
         {
             throw new ConfigException(Display(path), $"unknown type '{typeUrl}'", "Use a type Herald supports; see docs/configuration.md");
