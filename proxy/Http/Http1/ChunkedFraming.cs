@@ -218,6 +218,27 @@ internal struct ChunkedFraming
         return i;
     }
 
+    /// <summary>Consumes across the segments of <paramref name="data"/>; returns how many bytes belong to the message.</summary>
+    public long Consume(in System.Buffers.ReadOnlySequence<byte> data)
+    {
+        if (data.IsSingleSegment)
+        {
+            return Consume(data.FirstSpan);
+        }
+
+        long consumed = 0;
+        foreach (var segment in data)
+        {
+            consumed += Consume(segment.Span);
+            if (IsFailed || IsComplete)
+            {
+                break;
+            }
+        }
+
+        return consumed;
+    }
+
     private int Fail(int consumed)
     {
         _phase = Phase.Failed;

@@ -27,16 +27,7 @@ internal sealed partial class Http1Connection
         if (_request.IsChunked)
         {
             var framing = new ChunkedFraming(MaxTrailerBytes);
-            long consumed = 0;
-            foreach (var segment in buffer)
-            {
-                consumed += framing.Consume(segment.Span);
-                if (framing.IsFailed || framing.IsComplete)
-                {
-                    break;
-                }
-            }
-
+            var consumed = framing.Consume(buffer);
             if (framing.IsFailed)
             {
                 _input.AdvanceTo(buffer.End);
@@ -71,212 +62,114 @@ internal sealed partial class Http1Connection
         return true;
     }
 
-    private async Task<BodyOutcome> RelayRequestBodyAsync(PipeWriter upstream)
+    private Task<BodyOutcome> RelayRequestBodyAsync(PipeWriter upstream) =>
+        RelayBodyAsync(_input, upstream, _request.IsChunked ? -1 : _request.ContentLength, fromDownstream: true).AsTask();
+
+    private async ValueTask<BodyOutcome> RelayResponseBodyAsync(Http1UpstreamConnection connection, Http1ResponseHead response, BodyFraming framing)
     {
+        switch (framing)
+        {
+            case BodyFraming.None:
+                return await FlushDownstreamAsync().ConfigureAwait(false);
+            case BodyFraming.ContentLength:
+                return await RelayBodyAsync(connection.Input, _output, response.ContentLength, fromDownstream: false).ConfigureAwait(false);
+            case BodyFraming.Chunked:
+                return await RelayBodyAsync(connection.Input, _output, -1, fromDownstream: false).ConfigureAwait(false);
+        }
+
+        // Close-delimited: everything until the upstream closes.
+        var input = connection.Input;
         try
         {
-            if (_request.IsChunked)
+            while (true)
             {
-                var framing = new ChunkedFraming(MaxTrailerBytes);
-                while (true)
-                {
-                    var result = await _input.ReadAsync().ConfigureAwait(false);
-                    var buffer = result.Buffer;
-                    if (result.IsCanceled)
-                    {
-                        _input.AdvanceTo(buffer.Start);
-                        return BodyOutcome.DownstreamGone;
-                    }
-
-                    long consumed = 0;
-                    foreach (var segment in buffer)
-                    {
-                        consumed += framing.Consume(segment.Span);
-                        if (framing.IsFailed || framing.IsComplete)
-                        {
-                            break;
-                        }
-                    }
-
-                    if (framing.IsFailed)
-                    {
-                        _input.AdvanceTo(buffer.End);
-                        return BodyOutcome.Malformed;
-                    }
-
-                    var body = buffer.Slice(0, consumed);
-                    Write(upstream, body);
-                    _bytesReceived += consumed;
-                    _input.AdvanceTo(body.End);
-                    var flush = await upstream.FlushAsync().ConfigureAwait(false);
-                    if (framing.IsComplete)
-                    {
-                        return BodyOutcome.Complete;
-                    }
-
-                    if (flush.IsCompleted)
-                    {
-                        return BodyOutcome.UpstreamGone;
-                    }
-
-                    if (result.IsCompleted)
-                    {
-                        return BodyOutcome.DownstreamGone;
-                    }
-                }
-            }
-
-            var remaining = _request.ContentLength;
-            while (remaining > 0)
-            {
-                var result = await _input.ReadAsync().ConfigureAwait(false);
+                var result = await input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                if (result.IsCanceled)
-                {
-                    _input.AdvanceTo(buffer.Start);
-                    return BodyOutcome.DownstreamGone;
-                }
-
-                var take = Math.Min(buffer.Length, remaining);
-                var body = buffer.Slice(0, take);
-                Write(upstream, body);
-                remaining -= take;
-                _bytesReceived += take;
-                _input.AdvanceTo(body.End);
-                var flush = await upstream.FlushAsync().ConfigureAwait(false);
-                if (remaining == 0)
+                Write(_output, buffer);
+                _bytesSent += buffer.Length;
+                input.AdvanceTo(buffer.End);
+                var flush = await _output.FlushAsync().ConfigureAwait(false);
+                if (result.IsCompleted || result.IsCanceled)
                 {
                     return BodyOutcome.Complete;
                 }
 
                 if (flush.IsCompleted)
                 {
-                    return BodyOutcome.UpstreamGone;
-                }
-
-                if (result.IsCompleted)
-                {
                     return BodyOutcome.DownstreamGone;
                 }
-            }
-
-            await upstream.FlushAsync().ConfigureAwait(false);
-            return BodyOutcome.Complete;
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionResetException or InvalidOperationException)
-        {
-            return BodyOutcome.DownstreamGone;
-        }
-    }
-
-    private async ValueTask<BodyOutcome> RelayResponseBodyAsync(Http1UpstreamConnection connection, Http1ResponseHead response, BodyFraming framing)
-    {
-        var input = connection.Input;
-        try
-        {
-            switch (framing)
-            {
-                case BodyFraming.None:
-                    return await FlushDownstreamAsync().ConfigureAwait(false);
-                case BodyFraming.ContentLength:
-                    {
-                        var remaining = response.ContentLength;
-                        while (true)
-                        {
-                            var result = await input.ReadAsync().ConfigureAwait(false);
-                            var buffer = result.Buffer;
-                            var take = Math.Min(buffer.Length, remaining);
-                            var body = buffer.Slice(0, take);
-                            Write(_output, body);
-                            remaining -= take;
-                            _bytesSent += take;
-                            input.AdvanceTo(body.End);
-                            var flush = await _output.FlushAsync().ConfigureAwait(false);
-                            if (remaining == 0)
-                            {
-                                return BodyOutcome.Complete;
-                            }
-
-                            if (flush.IsCompleted)
-                            {
-                                return BodyOutcome.DownstreamGone;
-                            }
-
-                            if (result.IsCompleted || result.IsCanceled)
-                            {
-                                return BodyOutcome.UpstreamGone;
-                            }
-                        }
-                    }
-
-                case BodyFraming.Chunked:
-                    {
-                        var chunked = new ChunkedFraming(MaxTrailerBytes);
-                        while (true)
-                        {
-                            var result = await input.ReadAsync().ConfigureAwait(false);
-                            var buffer = result.Buffer;
-                            long consumed = 0;
-                            foreach (var segment in buffer)
-                            {
-                                consumed += chunked.Consume(segment.Span);
-                                if (chunked.IsFailed || chunked.IsComplete)
-                                {
-                                    break;
-                                }
-                            }
-
-                            var body = buffer.Slice(0, consumed);
-                            Write(_output, body);
-                            _bytesSent += consumed;
-                            input.AdvanceTo(body.End);
-                            if (chunked.IsFailed)
-                            {
-                                return BodyOutcome.Malformed;
-                            }
-
-                            var flush = await _output.FlushAsync().ConfigureAwait(false);
-                            if (chunked.IsComplete)
-                            {
-                                return BodyOutcome.Complete;
-                            }
-
-                            if (flush.IsCompleted)
-                            {
-                                return BodyOutcome.DownstreamGone;
-                            }
-
-                            if (result.IsCompleted || result.IsCanceled)
-                            {
-                                return BodyOutcome.UpstreamGone;
-                            }
-                        }
-                    }
-
-                default:
-                    while (true)
-                    {
-                        var result = await input.ReadAsync().ConfigureAwait(false);
-                        var buffer = result.Buffer;
-                        Write(_output, buffer);
-                        _bytesSent += buffer.Length;
-                        input.AdvanceTo(buffer.End);
-                        var flush = await _output.FlushAsync().ConfigureAwait(false);
-                        if (result.IsCompleted || result.IsCanceled)
-                        {
-                            return BodyOutcome.Complete;
-                        }
-
-                        if (flush.IsCompleted)
-                        {
-                            return BodyOutcome.DownstreamGone;
-                        }
-                    }
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionResetException)
         {
             return BodyOutcome.UpstreamGone;
+        }
+    }
+
+    /// <summary>
+    /// Relays one framed body (<paramref name="contentLength"/> bytes, or chunked when it is
+    /// negative) verbatim, following the framing to find its end. A framing error relays
+    /// nothing of the bad bytes.
+    /// </summary>
+    private async ValueTask<BodyOutcome> RelayBodyAsync(PipeReader from, PipeWriter to, long contentLength, bool fromDownstream)
+    {
+        var chunked = contentLength < 0;
+        var framing = new ChunkedFraming(MaxTrailerBytes);
+        var remaining = contentLength;
+        var readerGone = fromDownstream ? BodyOutcome.DownstreamGone : BodyOutcome.UpstreamGone;
+        var writerGone = fromDownstream ? BodyOutcome.UpstreamGone : BodyOutcome.DownstreamGone;
+        try
+        {
+            while (true)
+            {
+                var result = await from.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    from.AdvanceTo(buffer.Start);
+                    return readerGone;
+                }
+
+                var take = chunked ? framing.Consume(buffer) : Math.Min(buffer.Length, remaining);
+                if (framing.IsFailed)
+                {
+                    from.AdvanceTo(buffer.End);
+                    return BodyOutcome.Malformed;
+                }
+
+                var body = buffer.Slice(0, take);
+                Write(to, body);
+                if (fromDownstream)
+                {
+                    _bytesReceived += take;
+                }
+                else
+                {
+                    _bytesSent += take;
+                }
+
+                from.AdvanceTo(body.End);
+                remaining -= take;
+                var flush = await to.FlushAsync().ConfigureAwait(false);
+                if (chunked ? framing.IsComplete : remaining == 0)
+                {
+                    return BodyOutcome.Complete;
+                }
+
+                if (flush.IsCompleted)
+                {
+                    return writerGone;
+                }
+
+                if (result.IsCompleted)
+                {
+                    return readerGone;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionResetException or InvalidOperationException)
+        {
+            return readerGone;
         }
     }
 
