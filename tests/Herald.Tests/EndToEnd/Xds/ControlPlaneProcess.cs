@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Herald.Tests.TestSupport.EndToEnd;
+
+namespace Herald.Tests.EndToEnd.Xds;
+
+/// <summary>
+/// <c>herald control-plane --config MESH --xds 127.0.0.1:X --api 127.0.0.1:A</c> as a child
+/// process, with a client of its registry API. Killed on dispose.
+/// </summary>
+internal sealed partial class ControlPlaneProcess : IAsyncDisposable
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+
+    private readonly ChildProcess _child;
+
+    private ControlPlaneProcess(ChildProcess child, int xdsPort, int apiPort)
+    {
+        _child = child;
+        XdsPort = xdsPort;
+        ApiPort = apiPort;
+        Api = new HttpClient(new SocketsHttpHandler { UseProxy = false })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{apiPort}/"),
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+    }
+
+    public int XdsPort { get; }
+
+    public int ApiPort { get; }
+
+    /// <summary>127.0.0.1:XDSPORT.</summary>
+    public string XdsAddress => $"127.0.0.1:{XdsPort}";
+
+    public HttpClient Api { get; }
+
+    public bool HasExited => _child.HasExited;
+
+    /// <summary>
+    /// Starts the control plane on <paramref name="xdsPort"/> and <paramref name="apiPort"/>
+    /// (free ports when null) and waits for its ready line. On a bind conflict over free ports
+    /// it tries once more with new ones; fixed ports (a restart) are retried until the deadline.
+    /// </summary>
+    public static async Task<ControlPlaneProcess> StartAsync(string meshPath, int? xdsPort = null, int? apiPort = null)
+    {
+        var deadline = DateTime.UtcNow + StartTimeout;
+        for (var attempt = 1; ; attempt++)
+        {
+            var xds = xdsPort ?? FreePort.Next();
+            var api = apiPort ?? FreePort.Next();
+            var child = HeraldCli.Start("control-plane", "--config", meshPath, "--xds", $"127.0.0.1:{xds}", "--api", $"127.0.0.1:{api}");
+            try
+            {
+                var line = await child.WaitForStdoutLineAsync(l => l.StartsWith("herald control-plane: xDS", StringComparison.Ordinal), StartTimeout);
+                var match = ReadyLine().Match(line);
+                if (!match.Success
+                    || int.Parse(match.Groups["xds"].Value, CultureInfo.InvariantCulture) != xds
+                    || int.Parse(match.Groups["api"].Value, CultureInfo.InvariantCulture) != api)
+                {
+                    throw new InvalidOperationException($"unexpected ready line (asked for xDS {xds}, API {api}): {line}");
+                }
+
+                return new ControlPlaneProcess(child, xds, api);
+            }
+            catch (InvalidOperationException) when (child.HasExited && HeraldCli.LooksLikeBindConflict(child.Stderr + child.Stdout)
+                && ((xdsPort is null && apiPort is null && attempt == 1) || (xdsPort is not null && DateTime.UtcNow < deadline)))
+            {
+                child.Dispose();
+                await Task.Delay(200);
+            }
+            catch
+            {
+                child.Dispose();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>PUT /v1/registry/instances; returns the instance id.</summary>
+    public async Task<string> RegisterAsync(string service, int port, IReadOnlyDictionary<string, string> labels, string version, int ttlSeconds = 600)
+    {
+        var body = new { service, address = "127.0.0.1", port, labels, version, ttl_seconds = ttlSeconds };
+        using var response = await Api.PutAsJsonAsync("v1/registry/instances", body);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"register {service} 127.0.0.1:{port}: {(int)response.StatusCode} {text}\n{Transcript()}");
+        }
+
+        return JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()
+            ?? throw new InvalidOperationException($"register answered no id: {text}");
+    }
+
+    /// <summary>DELETE /v1/registry/instances/{id}; throws unless 200.</summary>
+    public async Task DeregisterAsync(string id)
+    {
+        using var response = await Api.DeleteAsync($"v1/registry/instances/{Uri.EscapeDataString(id)}");
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"deregister {id}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>GET /v1/proxies, raw JSON, for failure messages.</summary>
+    public async Task<string> ProxiesAsync()
+    {
+        try
+        {
+            return await Api.GetStringAsync("v1/proxies");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return $"(GET /v1/proxies failed: {e.Message})";
+        }
+    }
+
+    /// <summary>Kills the process (SIGKILL, no goodbye to its streams) and waits until it is gone.</summary>
+    public void Kill() => _child.Kill();
+
+    public string Transcript() => $"control plane: {_child.Description}\n{_child.Transcript()}";
+
+    public ValueTask DisposeAsync()
+    {
+        Api.Dispose();
+        return _child.DisposeAsync();
+    }
+
+    [GeneratedRegex(@"xDS \(ADS\) on [^,]*:(?<xds>\d+), registry API on http://.*:(?<api>\d+)$")]
+    private static partial Regex ReadyLine();
+}

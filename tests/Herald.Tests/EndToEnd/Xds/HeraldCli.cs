@@ -1,0 +1,51 @@
+using Herald.Tests.TestSupport.EndToEnd;
+
+namespace Herald.Tests.EndToEnd.Xds;
+
+/// <summary>
+/// Starts any <c>herald</c> command (control-plane, proxy, sidecar, gateway) as a child
+/// process: <c>dotnet herald.dll ARGS</c> from the test output, or HERALD_BIN when set.
+/// </summary>
+internal static class HeraldCli
+{
+    public static ChildProcess Start(params string[] args)
+    {
+        var bin = Environment.GetEnvironmentVariable("HERALD_BIN");
+        if (!string.IsNullOrEmpty(bin))
+        {
+            return ChildProcess.Start(bin, args);
+        }
+
+        var dll = Path.Combine(AppContext.BaseDirectory, "herald.dll");
+        if (!File.Exists(dll))
+        {
+            throw new InvalidOperationException($"{dll} is missing: build the test project (it references proxy/Herald.Proxy.csproj) or set HERALD_BIN.");
+        }
+
+        return ChildProcess.Start(DotnetHost(), [dll, .. args]);
+    }
+
+    /// <summary>True when a process that just exited failed to bind a port someone else took meanwhile.</summary>
+    public static bool LooksLikeBindConflict(string output) =>
+        output.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+        || output.Contains("EADDRINUSE", StringComparison.Ordinal)
+        || output.Contains("failed to bind", StringComparison.OrdinalIgnoreCase);
+
+    private static string DotnetHost()
+    {
+        // Under `dotnet test` the host that runs us is the right one.
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host))
+        {
+            return host;
+        }
+
+        var current = Environment.ProcessPath;
+        if (current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet")
+        {
+            return current;
+        }
+
+        return Tools.Find("dotnet") ?? "dotnet";
+    }
+}
