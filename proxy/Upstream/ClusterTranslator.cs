@@ -120,7 +120,10 @@ internal static class ClusterTranslator
         {
             var localityPath = FieldPolicy.Index(path, "endpoints", i);
             var locality = assignment.Endpoints[i];
-            FieldPolicy.RequireOnly(locality, localityPath, "locality", "lb_endpoints", "priority");
+            // A locality's load_balancing_weight only matters under locality-weighted load
+            // balancing (common_lb_config), which Herald refuses; Envoy ignores it otherwise,
+            // and gRPC clients need it set, so control planes send it.
+            FieldPolicy.RequireOnly(locality, localityPath, "locality", "lb_endpoints", "priority", "load_balancing_weight");
             if (locality.Priority != 0)
             {
                 throw new ConfigException(

@@ -565,7 +565,8 @@ public static class SnapshotBuilder
             var assignment = new ClusterLoadAssignment { ClusterName = name };
             for (var i = 0; i < localities.Count; i++)
             {
-                var group = new LocalityLbEndpoints { Locality = localities[i], Priority = 0 };
+                // gRPC clients skip localities without a weight.
+                var group = new LocalityLbEndpoints { Locality = localities[i], Priority = 0, LoadBalancingWeight = 1 };
                 foreach (var (host, port) in endpoints[i])
                 {
                     group.LbEndpoints.Add(new LbEndpoint { Endpoint = new Endpoint { Address = SocketAddress(host, port) } });

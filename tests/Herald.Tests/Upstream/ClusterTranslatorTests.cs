@@ -302,12 +302,13 @@ public sealed class ClusterTranslatorTests
     }
 
     [Fact]
-    public void Translate_LocalityWeight_ThrowsNamingIt()
+    public void Translate_LocalityWeight_IsAcceptedWithoutChangingEndpointWeights()
     {
         var cluster = Static("web", ("10.0.0.1", 80));
         cluster.LoadAssignment.Endpoints[0].LoadBalancingWeight = 5;
 
-        Reject(cluster, P + ".load_assignment.endpoints[0].load_balancing_weight");
+        var endpoint = Assert.Single(ClusterTranslator.Translate(cluster, P).Endpoints);
+        Assert.Equal(1u, endpoint.Weight);
     }
 
     [Fact]
