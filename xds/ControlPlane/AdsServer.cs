@@ -369,6 +369,13 @@ public sealed class AdsServer : IDisposable
                 state.PendingNonce = null;
                 state.PendingKnown = null;
             }
+            else if (request.ResponseNonce.Length > 0 && request.ResponseNonce == state.LastNonce && request.ErrorDetail is { } lateError)
+            {
+                // A client may ACK an update it has validated and refuse it later, when warming
+                // ends (Herald's client does): the NACK then repeats the acknowledged nonce.
+                state.Held = state.LastSnapshotVersion;
+                Tracker.Nack(request.TypeUrl, state.LastSnapshotVersion, lateError.Message);
+            }
 
             foreach (var name in request.ResourceNamesSubscribe)
             {
@@ -446,6 +453,8 @@ public sealed class AdsServer : IDisposable
 
             response.Nonce = NextNonce();
             state.PendingNonce = response.Nonce;
+            state.LastNonce = response.Nonce;
+            state.LastSnapshotVersion = snapshot.Version;
             state.PendingKnown = next;
             state.PendingSnapshotVersion = snapshot.Version;
             await stream.WriteAsync(response, cancellationToken).ConfigureAwait(false);
@@ -461,6 +470,10 @@ public sealed class AdsServer : IDisposable
             public bool Wildcard { get; set; }
 
             public string? PendingNonce { get; set; }
+
+            public string? LastNonce { get; set; }
+
+            public string? LastSnapshotVersion { get; set; }
 
             public Dictionary<string, string>? PendingKnown { get; set; }
 
