@@ -20,6 +20,12 @@ internal sealed class ListenerConfig
     /// </summary>
     public TimeSpan SniffTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Envoy's <c>original_dst</c> listener filter: chains are matched on the destination a
+    /// redirected connection was headed for (SO_ORIGINAL_DST), not the listener's own port.
+    /// </summary>
+    public bool UseOriginalDestination { get; init; }
+
     /// <summary>True when choosing a chain, or the HTTP codec, needs the first bytes.</summary>
     public bool NeedsSniffing { get; init; }
 

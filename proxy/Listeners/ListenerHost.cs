@@ -155,6 +155,12 @@ internal sealed class ListenerHost : IAsyncDisposable
         }
 
         var localPort = (context.LocalEndPoint as IPEndPoint)?.Port ?? config.Address.Port;
+        if (config.UseOriginalDestination
+            && context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket is { } socket
+            && OriginalDestination.TryGet(socket) is { } original)
+        {
+            localPort = original.Port;
+        }
         var chain = FilterChainSelector.Select(config, localPort, sniff);
         if (chain is null || !state.Handlers.TryGetValue(chain, out var handler))
         {

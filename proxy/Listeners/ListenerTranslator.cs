@@ -16,10 +16,13 @@ internal static class ListenerTranslator
     public const string TcpProxyName = "envoy.filters.network.tcp_proxy";
     private const string TypePrefix = "type.googleapis.com/";
 
+    public const string OriginalDstFilterName = "envoy.filters.listener.original_dst";
+
     private static readonly string[] AcceptedListenerFilters =
     [
         "envoy.filters.listener.tls_inspector",
         "envoy.filters.listener.http_inspector",
+        OriginalDstFilterName,
     ];
 
     public static ListenerConfig Translate(Listener listener, string path, StatsStore stats) => Translate(listener, path, stats, null);
@@ -46,19 +49,25 @@ internal static class ListenerTranslator
 
         var address = TranslateAddress(listener.Address, FieldPolicy.Join(path, "address"));
 
+        var useOriginalDestination = false;
         foreach (var (filter, i) in listener.ListenerFilters.Select((f, i) => (f, i)))
         {
             var filterPath = FieldPolicy.Index(path, "listener_filters", i);
             FieldPolicy.RequireOnly(filter, filterPath, "name", "typed_config");
+            var isOriginalDst = filter.TypedConfig is null
+                ? filter.Name == OriginalDstFilterName
+                : filter.TypedConfig.TypeUrl.EndsWith(".original_dst.v3.OriginalDst", StringComparison.Ordinal);
+            useOriginalDestination |= isOriginalDst;
             var known = Array.IndexOf(AcceptedListenerFilters, filter.Name) >= 0
                 || (filter.TypedConfig is not null && (filter.TypedConfig.TypeUrl.EndsWith(".tls_inspector.v3.TlsInspector", StringComparison.Ordinal)
-                    || filter.TypedConfig.TypeUrl.EndsWith(".http_inspector.v3.HttpInspector", StringComparison.Ordinal)));
+                    || filter.TypedConfig.TypeUrl.EndsWith(".http_inspector.v3.HttpInspector", StringComparison.Ordinal)
+                    || isOriginalDst));
             if (!known)
             {
                 throw new ConfigException(
                     filterPath,
                     $"listener filter '{filter.Name}' is not supported by Herald",
-                    "Herald inspects TLS and HTTP by itself; remove the filter (original_dst arrives with interception support)");
+                    "Herald inspects TLS and HTTP by itself; remove the filter");
             }
 
             if (filter.TypedConfig is { } typed)
@@ -69,7 +78,9 @@ internal static class ListenerTranslator
                     ? typed.Unpack<global::Envoy.Extensions.Filters.Listener.TlsInspector.V3.TlsInspector>()
                     : typed.TypeUrl.EndsWith(".http_inspector.v3.HttpInspector", StringComparison.Ordinal)
                         ? typed.Unpack<global::Envoy.Extensions.Filters.Listener.HttpInspector.V3.HttpInspector>()
-                        : throw new ConfigException(typedPath, $"'{typed.TypeUrl}' does not match filter '{filter.Name}'", "Use the filter's own typed_config type");
+                        : isOriginalDst
+                            ? typed.Unpack<global::Envoy.Extensions.Filters.Listener.OriginalDst.V3.OriginalDst>()
+                            : throw new ConfigException(typedPath, $"'{typed.TypeUrl}' does not match filter '{filter.Name}'", "Use the filter's own typed_config type");
                 FieldPolicy.RequireOnly(settings, typedPath);
             }
         }
@@ -107,6 +118,7 @@ internal static class ListenerTranslator
                 ? timeout
                 : TimeSpan.FromMilliseconds(100),
             NeedsSniffing = needsSniffing,
+            UseOriginalDestination = useOriginalDestination,
             Source = listener,
         };
     }
