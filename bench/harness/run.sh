@@ -380,7 +380,7 @@ start_herald() {
     local pid start_ns ready_ns i code
     [[ -z "${UNAVAILABLE[herald]:-}" ]] || return 0
     start_ns=$(date +%s%N)
-    start_bg herald "$PROXY_CPU" env DOTNET_TieredPGO=1 "$HERALD_BIN" proxy \
+    start_bg herald "$PROXY_CPU" "$HERALD_BIN" proxy \
         --bootstrap "$HERALD_BOOTSTRAP" --admin "127.0.0.1:$HERALD_ADMIN_PORT"
     pid=$BG_PID
     for i in $(seq 1 1000); do
