@@ -1,11 +1,9 @@
 using System.Net;
+using Herald.Xds.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Proxy.Admin;
 
@@ -37,7 +35,7 @@ internal sealed class AdminServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(context);
 
-        var options = new KestrelServerOptions { AddServerHeader = false };
+        var options = BareKestrel.CreateOptions();
         options.Limits.MaxConcurrentConnections = 64;
         options.Limits.MaxRequestBodySize = 64 * 1024;
         options.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
@@ -48,8 +46,7 @@ internal sealed class AdminServer : IAsyncDisposable
             listen = l;
         });
 
-        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance);
-        var server = new KestrelServer(Options.Create(options), transport, NullLoggerFactory.Instance);
+        var server = BareKestrel.Create(options);
         var stopping = new CancellationTokenSource();
         try
         {

@@ -1,13 +1,10 @@
 using System.Net;
 using System.Text;
+using Herald.Xds.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Proxy.Cli;
 
@@ -28,16 +25,9 @@ internal sealed class DemoUpstream : IHttpApplication<HttpContext>, IAsyncDispos
 
     public static async Task<DemoUpstream> StartAsync(string name, IPEndPoint address, CancellationToken cancellationToken)
     {
-        var options = new KestrelServerOptions
-        {
-            AddServerHeader = false,
-            ApplicationServices = new ServiceCollection().AddLogging().BuildServiceProvider(),
-        };
+        var options = BareKestrel.CreateOptions();
         options.Listen(address, listen => listen.Protocols = HttpProtocols.Http1);
-        var server = new KestrelServer(
-            Options.Create(options),
-            new SocketTransportFactory(Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance),
-            NullLoggerFactory.Instance);
+        var server = BareKestrel.Create(options);
         var upstream = new DemoUpstream(name, server);
         await server.StartAsync(upstream, cancellationToken).ConfigureAwait(false);
         return upstream;

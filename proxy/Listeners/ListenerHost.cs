@@ -4,13 +4,11 @@ using Herald.Proxy.Http.Http1;
 using Herald.Proxy.Observability.Stats;
 using Herald.Proxy.Tcp;
 using Herald.Proxy.Upstream;
+using Herald.Xds.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Proxy.Listeners;
 
@@ -21,8 +19,6 @@ namespace Herald.Proxy.Listeners;
 /// </summary>
 internal sealed class ListenerHost : IAsyncDisposable
 {
-    private static readonly IServiceProvider Services = new ServiceCollection().AddLogging().BuildServiceProvider();
-
     private readonly KestrelServer _server;
     private readonly TimeProvider _time;
     private readonly StatsStore _stats;
@@ -96,12 +92,7 @@ internal sealed class ListenerHost : IAsyncDisposable
     public static async Task<ListenerHost> StartAsync(ListenerConfig config, StatsStore stats, ClusterManager clusters, UpstreamHttpClients httpClients, TimeProvider time, CancellationToken cancellationToken)
     {
         var firstHttp = config.FilterChains.Select(c => c.Http).FirstOrDefault(h => h is not null) ?? config.DefaultFilterChain?.Http;
-        var options = new KestrelServerOptions
-        {
-            AddServerHeader = false,
-            AllowSynchronousIO = false,
-            ApplicationServices = Services,
-        };
+        var options = BareKestrel.CreateOptions();
         var limits = options.Limits;
         limits.MaxRequestBodySize = null;
         limits.MinRequestBodyDataRate = null;
@@ -120,16 +111,13 @@ internal sealed class ListenerHost : IAsyncDisposable
             limits.Http2.HeaderTableSize = 4096;
         }
 
-        var transport = new SocketTransportFactory(
-            Options.Create(new SocketTransportOptions
-            {
-                UnsafePreferInlineScheduling = TransportSettings.InlineScheduling,
-                WaitForDataBeforeAllocatingBuffer = true,
-                NoDelay = true,
-                Backlog = 4096,
-            }),
-            NullLoggerFactory.Instance);
-        var server = new KestrelServer(Options.Create(options), transport, NullLoggerFactory.Instance);
+        var server = BareKestrel.Create(options, new SocketTransportOptions
+        {
+            UnsafePreferInlineScheduling = TransportSettings.InlineScheduling,
+            WaitForDataBeforeAllocatingBuffer = true,
+            NoDelay = true,
+            Backlog = 4096,
+        });
         var host = new ListenerHost(config, server, stats, clusters, httpClients, time);
 
         options.Listen(config.Address, listen =>

@@ -1,14 +1,11 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Herald.Xds.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Xds.ControlPlane;
 
@@ -38,8 +35,7 @@ public sealed class RegistryApi : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(ads);
-        var options = new KestrelServerOptions { AddServerHeader = false };
-        options.ApplicationServices = new ServiceCollection().AddLogging().BuildServiceProvider();
+        var options = BareKestrel.CreateOptions();
         options.Limits.MaxRequestBodySize = 64 * 1024;
         options.Limits.MaxConcurrentConnections = 4096;
         ListenOptions? listen = null;
@@ -49,8 +45,7 @@ public sealed class RegistryApi : IAsyncDisposable
             listen = l;
         });
 
-        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance);
-        var server = new KestrelServer(Options.Create(options), transport, NullLoggerFactory.Instance);
+        var server = BareKestrel.Create(options);
         var stopping = new CancellationTokenSource();
         try
         {

@@ -1,12 +1,10 @@
 using System.Net;
+using Herald.Xds.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Xds.Grpc;
 
@@ -47,8 +45,7 @@ public sealed class GrpcServer : IAsyncDisposable
             listen = l;
         });
 
-        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance);
-        var server = new KestrelServer(Options.Create(options), transport, NullLoggerFactory.Instance);
+        var server = BareKestrel.Create(options);
         try
         {
             await server.StartAsync(new Application(services), cancellationToken).ConfigureAwait(false);
