@@ -50,6 +50,9 @@ internal sealed partial class Http1Connection : IDisposable
         _random = (uint)Random.Shared.Next() | 1;
     }
 
+    /// <summary>Where the connection was going before a redirect (for ORIGINAL_DST clusters), if known.</summary>
+    public IPEndPoint? OriginalDestination { get; init; }
+
     public void Dispose() => _requestTimeout.Dispose();
 
     /// <summary>Set by the listener when a drain asks clients to go away.</summary>
@@ -284,7 +287,7 @@ internal sealed partial class Http1Connection : IDisposable
         }
 
         ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(_request) : null;
-        var endpoint = cluster.Pick(new LoadBalancerContext(hash));
+        var endpoint = cluster.Pick(new LoadBalancerContext(hash, OriginalDestination));
         if (endpoint is null)
         {
             _responseFlags = "UH";
