@@ -48,6 +48,12 @@ internal sealed class ClusterConfig
     /// <summary><c>upstream_bind_config.source_address</c>: where upstream connections come from.</summary>
     public IPEndPoint? SourceAddress { get; init; }
 
+    /// <summary>
+    /// Scale-from-zero and burst holding (<c>metadata.filter_metadata["herald.activation"]</c>):
+    /// requests wait for capacity instead of failing; null when the cluster has no policy.
+    /// </summary>
+    public Activation.ActivationPolicy? Activation { get; init; }
+
     /// <summary>ORIGINAL_DST: how often hosts no request has used since the last sweep are dropped.</summary>
     public TimeSpan CleanupInterval { get; init; } = DefaultCleanupInterval;
 

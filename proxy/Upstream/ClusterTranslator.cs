@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Net;
 using Envoy.Config.Endpoint.V3;
 using Google.Protobuf.WellKnownTypes;
+using Herald.Proxy.Activation;
 using Herald.Proxy.Config;
 using EnvoyCluster = Envoy.Config.Cluster.V3.Cluster;
 using HttpProtocolOptions = Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions;
@@ -43,7 +44,8 @@ internal static class ClusterTranslator
             "least_request_lb_config",
             "eds_cluster_config",
             "upstream_bind_config",
-            "cleanup_interval");
+            "cleanup_interval",
+            "metadata");
 
         if (string.IsNullOrEmpty(cluster.Name))
         {
@@ -120,6 +122,7 @@ internal static class ClusterTranslator
             DnsLookupFamily = TranslateLookupFamily(cluster, path),
             EdsServiceName = edsServiceName,
             SourceAddress = TranslateBindConfig(cluster, path),
+            Activation = ActivationPolicyTranslator.Translate(cluster.Metadata, FieldPolicy.Join(path, "metadata")),
             CleanupInterval = cluster.CleanupInterval is null
                 ? ClusterConfig.DefaultCleanupInterval
                 : PositiveDuration(cluster.CleanupInterval, FieldPolicy.Join(path, "cleanup_interval"), TimeSpan.Zero),
@@ -596,6 +599,7 @@ internal static class ClusterTranslator
         LeastRequestChoiceCount = choiceCount ?? config.LeastRequestChoiceCount,
         EdsServiceName = config.EdsServiceName,
         SourceAddress = config.SourceAddress,
+        Activation = config.Activation,
         CleanupInterval = config.CleanupInterval,
         Source = config.Source,
     };
