@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
+using Herald.Proxy.Activation;
 using Herald.Proxy.Observability.Stats;
 
 namespace Herald.Proxy.Upstream;
@@ -43,7 +44,15 @@ internal sealed class Cluster : IAsyncDisposable
         _dns = dns;
         _random = random;
         _current = new EndpointSet([], LoadBalancerFactory.Create(config, [], random));
+        if (config.Activation is { } policy)
+        {
+            Gate = new ActivationGate(config.Name, policy, new ActivationStats(stats, config.Name), new HttpDemandSignal(policy, time), time);
+            Gate.SetEndpointCount(0);
+        }
     }
+
+    /// <summary>Where requests wait for capacity when the cluster has an activation policy; null otherwise.</summary>
+    public ActivationGate? Gate { get; }
 
     public event Action<Cluster>? EndpointsChanged;
 
@@ -173,6 +182,7 @@ internal sealed class Cluster : IAsyncDisposable
             await endpoint.DisposeAsync();
         }
 
+        Gate?.Dispose();
         _disposed.Dispose();
     }
 
@@ -444,6 +454,8 @@ internal sealed class Cluster : IAsyncDisposable
 
         if (changed)
         {
+            // Held requests leave as soon as the cluster has somewhere to send them.
+            Gate?.SetEndpointCount(Volatile.Read(ref _current).Endpoints.Length);
             EndpointsChanged?.Invoke(this);
         }
     }
