@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Herald.Tests.EndToEnd.Xds;
 using Herald.Tests.TestSupport.EndToEnd;
 
@@ -97,6 +98,59 @@ internal sealed class PodSidecar : IAsyncDisposable
     }
 
     /// <summary>
+    /// Connections the listener named <paramref name="listener"/> accepted: its
+    /// <c>listener.ADDRESS.downstream_cx_total</c> when the proxy emits listener stats, else the
+    /// sum of <c>downstream_cx_total</c> over the distinct HTTP connection managers and TCP proxies
+    /// of its filter chains (each accepted connection is served by exactly one chain). Returns
+    /// the count and the stats it was made of, for failure messages.
+    /// </summary>
+    public async Task<(long Count, string Source)> ListenerConnectionsAsync(string listener)
+    {
+        var (address, chainStats) = ListenerStats(await AdminAsync("/config_dump"), listener);
+        var stats = await StatsAsync();
+        var own = $"listener.{address}.downstream_cx_total";
+        if (stats.ContainsKey(own))
+        {
+            return (Parse(stats, own), own);
+        }
+
+        if (chainStats.Count == 0)
+        {
+            throw new InvalidOperationException($"listener {listener} in {Pod} has no HTTP connection manager or TCP proxy to count connections by");
+        }
+
+        long total = 0;
+        var parts = new List<string>();
+        foreach (var name in chainStats)
+        {
+            var value = Parse(stats, name);
+            total += value;
+            parts.Add($"{name}: {value}");
+        }
+
+        return (total, string.Join(", ", parts));
+    }
+
+    /// <summary>
+    /// Polls <see cref="ListenerConnectionsAsync"/> until the count reaches <paramref name="atLeast"/>;
+    /// returns the count then, or at the deadline.
+    /// </summary>
+    public async Task<(long Count, string Source)> WaitForListenerConnectionsAsync(string listener, long atLeast, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
+        while (true)
+        {
+            var count = await ListenerConnectionsAsync(listener);
+            if (count.Count >= atLeast || DateTime.UtcNow > deadline)
+            {
+                return count;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
     /// Waits until /ready answers 200 and <paramref name="configured"/> holds for the pair
     /// (/config_dump, /clusters); throws with the last state seen, and the sidecar's output, at the deadline.
     /// </summary>
@@ -155,6 +209,84 @@ internal sealed class PodSidecar : IAsyncDisposable
         return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw new FormatException($"stat '{name}' is not an integer: '{text}'");
+    }
+
+    /// <summary>A listener's address as listener stats name it (0.0.0.0_15001), and its chains' connection counters.</summary>
+    private (string Address, IReadOnlyCollection<string> ChainStats) ListenerStats(string configDump, string name)
+    {
+        using var dump = JsonDocument.Parse(configDump);
+        foreach (var config in dump.RootElement.GetProperty("configs").EnumerateArray())
+        {
+            if (!config.TryGetProperty("@type", out var type) || type.GetString()?.EndsWith(".ListenersConfigDump", StringComparison.Ordinal) != true)
+            {
+                continue;
+            }
+
+            var candidates = new List<JsonElement>();
+            if (config.TryGetProperty("dynamic_listeners", out var dynamic))
+            {
+                candidates.AddRange(dynamic.EnumerateArray()
+                    .Where(l => l.TryGetProperty("active_state", out _))
+                    .Select(l => l.GetProperty("active_state").GetProperty("listener")));
+            }
+
+            if (config.TryGetProperty("static_listeners", out var statics))
+            {
+                candidates.AddRange(statics.EnumerateArray().Select(l => l.GetProperty("listener")));
+            }
+
+            foreach (var listener in candidates)
+            {
+                if (listener.GetProperty("name").GetString() != name)
+                {
+                    continue;
+                }
+
+                var socket = listener.GetProperty("address").GetProperty("socket_address");
+                var address = $"{socket.GetProperty("address").GetString()}_{socket.GetProperty("port_value").GetInt32()}";
+                var chains = new List<JsonElement>();
+                if (listener.TryGetProperty("filter_chains", out var list))
+                {
+                    chains.AddRange(list.EnumerateArray());
+                }
+
+                if (listener.TryGetProperty("default_filter_chain", out var fallback))
+                {
+                    chains.Add(fallback);
+                }
+
+                var stats = new SortedSet<string>(StringComparer.Ordinal);
+                foreach (var chain in chains)
+                {
+                    if (!chain.TryGetProperty("filters", out var filters))
+                    {
+                        continue;
+                    }
+
+                    foreach (var filter in filters.EnumerateArray())
+                    {
+                        if (!filter.TryGetProperty("typed_config", out var typed) || !typed.TryGetProperty("stat_prefix", out var prefix))
+                        {
+                            continue;
+                        }
+
+                        var filterType = typed.GetProperty("@type").GetString() ?? string.Empty;
+                        if (filterType.EndsWith(".HttpConnectionManager", StringComparison.Ordinal))
+                        {
+                            stats.Add($"http.{prefix.GetString()}.downstream_cx_total");
+                        }
+                        else if (filterType.EndsWith(".TcpProxy", StringComparison.Ordinal))
+                        {
+                            stats.Add($"tcp.{prefix.GetString()}.downstream_cx_total");
+                        }
+                    }
+                }
+
+                return (address, stats);
+            }
+        }
+
+        throw new InvalidOperationException($"listener {name} is not in the config dump of the sidecar in {Pod}");
     }
 
     private static string Tail(string text) => text.Length <= 4000 ? text : "..." + text[^4000..];

@@ -17,10 +17,11 @@ public sealed class SidecarInterceptionTests : IClassFixture<PodMesh>
     private const string SourceWorkloadHeader = "x-herald-source-workload";
     private const string DestinationServiceHeader = "x-herald-destination-service";
     private const string InboundSource = "127.0.0.6";
-    private const int OutboundCapturePort = 15001;
-    private const int InboundCapturePort = 15006;
+    private const string OutboundListener = "virtualOutbound";
+    private const string InboundListener = "virtualInbound";
     private const int TcpPayloadBytes = 64 * 1024;
     private const string Passthrough = "cluster.PassthroughCluster.upstream_cx_total";
+    private const string PassthroughRequests = "cluster.PassthroughCluster.upstream_rq_total";
 
     private static readonly TimeSpan BannerBound = TimeSpan.FromSeconds(3);
 
@@ -143,7 +144,8 @@ public sealed class SidecarInterceptionTests : IClassFixture<PodMesh>
     [Fact]
     public async Task Http1_MeshToNonMesh_PassesThrough()
     {
-        var before = await _mesh.SidecarA.StatAsync(Passthrough);
+        // An HTTP chain's route to the passthrough counts a request; a TCP chain counts a connection.
+        var before = await PassthroughCountsAsync();
         var path = UniquePath("a-to-c");
 
         var response = await PodClients.HttpAsync(Network, _mesh.A, $"http://{_mesh.C.Address}:{PodServer.Http1Port}{path}");
@@ -153,8 +155,18 @@ public sealed class SidecarInterceptionTests : IClassFixture<PodMesh>
         Assert.Equal("c", response.Request.GetProperty("server").GetString());
         Assert.Equal(_mesh.A.Address.ToString(), response.RemoteAddress);
         Assert.Null(response.Header(DestinationServiceHeader));
-        Assert.True(await _mesh.SidecarA.WaitForStatAsync(Passthrough, v => v > before) > before, $"{Passthrough} stayed at {before}");
         Assert.Equal(1, await _mesh.ServerC.WaitForLinesAsync(path, 1));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        var after = await PassthroughCountsAsync();
+        while (after == before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            after = await PassthroughCountsAsync();
+        }
+
+        Assert.True(
+            after.Connections > before.Connections || after.Requests > before.Requests,
+            $"A's PassthroughCluster counted nothing: {Passthrough} {before.Connections} -> {after.Connections}, {PassthroughRequests} {before.Requests} -> {after.Requests}");
     }
 
     [Fact]
@@ -173,21 +185,24 @@ public sealed class SidecarInterceptionTests : IClassFixture<PodMesh>
     public async Task Http1_OneRequest_EachSidecarAcceptsItOnceAndTheAppSeesItOnce()
     {
         var pooled = OutboundCluster(PodServer.Http1Port, "upstream_cx_total");
-        var outboundBefore = await ListenerConnectionsAsync(_mesh.SidecarA, OutboundCapturePort);
-        var inboundBefore = await ListenerConnectionsAsync(_mesh.SidecarB, InboundCapturePort);
+        var outboundBefore = await _mesh.SidecarA.ListenerConnectionsAsync(OutboundListener);
+        var inboundBefore = await _mesh.SidecarB.ListenerConnectionsAsync(InboundListener);
         var openedBefore = await _mesh.SidecarA.StatAsync(pooled);
         var path = UniquePath("once");
 
         var response = await PodClients.HttpAsync(Network, _mesh.A, $"http://{_mesh.B.Address}:{PodServer.Http1Port}{path}");
 
         Assert.True(response.Status == 200, $"{response}\n{_mesh.Transcripts()}");
-        // curl made one connection; A's sidecar opened at most one to B (it may reuse a pooled one).
-        var outbound = await WaitForListenerConnectionsAsync(_mesh.SidecarA, OutboundCapturePort, outboundBefore + 1);
+        // curl made one connection; A's sidecar opened at most one to B (it may reuse a pooled one),
+        // and B's sidecar accepted exactly what A's opened: a connection redirected back into a
+        // sidecar would be counted a second time.
+        var outbound = await _mesh.SidecarA.WaitForListenerConnectionsAsync(OutboundListener, outboundBefore.Count + 1);
         var opened = await _mesh.SidecarA.StatAsync(pooled) - openedBefore;
-        var inbound = await WaitForListenerConnectionsAsync(_mesh.SidecarB, InboundCapturePort, inboundBefore + opened);
-        Assert.Equal(1, outbound - outboundBefore);
-        Assert.InRange(opened, 0, 1);
-        Assert.Equal(opened, inbound - inboundBefore);
+        var inbound = await _mesh.SidecarB.WaitForListenerConnectionsAsync(InboundListener, inboundBefore.Count + opened);
+        var counts = $"A {OutboundListener}: {outboundBefore.Source} -> {outbound.Source}; A opened {opened} to B; B {InboundListener}: {inboundBefore.Source} -> {inbound.Source}";
+        Assert.True(outbound.Count - outboundBefore.Count == 1, counts);
+        Assert.True(opened is 0 or 1, counts);
+        Assert.True(inbound.Count - inboundBefore.Count == opened, counts);
         Assert.Equal(1, await _mesh.ServerB.WaitForLinesAsync(path, 1));
     }
 
@@ -195,8 +210,8 @@ public sealed class SidecarInterceptionTests : IClassFixture<PodMesh>
     public async Task Tcp_OneConnection_EachSidecarAcceptsItOnceAndTheAppOnce()
     {
         var accepted = $"accept {PodServer.TcpEchoPort} from";
-        var outboundBefore = await ListenerConnectionsAsync(_mesh.SidecarA, OutboundCapturePort);
-        var inboundBefore = await ListenerConnectionsAsync(_mesh.SidecarB, InboundCapturePort);
+        var outboundBefore = await _mesh.SidecarA.ListenerConnectionsAsync(OutboundListener);
+        var inboundBefore = await _mesh.SidecarB.ListenerConnectionsAsync(InboundListener);
         var upstreamA = OutboundCluster(PodServer.TcpEchoPort, "upstream_cx_total");
         var upstreamB = InboundCluster(PodServer.TcpEchoPort, "upstream_cx_total");
         var upstreamABefore = await _mesh.SidecarA.StatAsync(upstreamA);
@@ -206,29 +221,22 @@ public sealed class SidecarInterceptionTests : IClassFixture<PodMesh>
         var result = await PodClients.TcpAsync(Network, _mesh.A, _mesh.B.Address, PodServer.TcpEchoPort, 1024);
 
         Assert.True(result.Process.ExitCode == 0 && result.Problems.Count == 0, $"{string.Join("\n", result.Problems)}\n{result}\n{_mesh.Transcripts()}");
-        Assert.Equal(outboundBefore + 1, await WaitForListenerConnectionsAsync(_mesh.SidecarA, OutboundCapturePort, outboundBefore + 1));
-        Assert.Equal(inboundBefore + 1, await WaitForListenerConnectionsAsync(_mesh.SidecarB, InboundCapturePort, inboundBefore + 1));
+        var outbound = await _mesh.SidecarA.WaitForListenerConnectionsAsync(OutboundListener, outboundBefore.Count + 1);
+        var inbound = await _mesh.SidecarB.WaitForListenerConnectionsAsync(InboundListener, inboundBefore.Count + 1);
+        var counts = $"A {OutboundListener}: {outboundBefore.Source} -> {outbound.Source}; B {InboundListener}: {inboundBefore.Source} -> {inbound.Source}";
+        Assert.True(outbound.Count - outboundBefore.Count == 1, counts);
+        Assert.True(inbound.Count - inboundBefore.Count == 1, counts);
         Assert.Equal(upstreamABefore + 1, await _mesh.SidecarA.WaitForStatAsync(upstreamA, v => v > upstreamABefore));
         Assert.Equal(upstreamBBefore + 1, await _mesh.SidecarB.WaitForStatAsync(upstreamB, v => v > upstreamBBefore));
         Assert.Equal(acceptedBefore + 1, await _mesh.ServerB.WaitForLinesAsync(accepted, acceptedBefore + 1));
     }
+
+    private async Task<(long Connections, long Requests)> PassthroughCountsAsync() =>
+        (await _mesh.SidecarA.StatAsync(Passthrough), await _mesh.SidecarA.StatAsync(PassthroughRequests));
 
     private static string UniquePath(string what) => $"/{what}/{Guid.NewGuid():N}";
 
     private static string OutboundCluster(int port, string stat) => $"cluster.outbound|{port}||b.{stat}";
 
     private static string InboundCluster(int port, string stat) => $"cluster.inbound|{port}||b.{stat}";
-
-    private static string ListenerStat(int port) => $"listener.0.0.0.0_{port}.downstream_cx_total";
-
-    /// <summary>Connections accepted by the sidecar's capture listener on <paramref name="port"/>.</summary>
-    private static Task<long> ListenerConnectionsAsync(PodSidecar sidecar, int port) => sidecar.StatAsync(ListenerStat(port));
-
-    /// <summary>
-    /// The listener's count once it reached <paramref name="expected"/> (or at the deadline). A
-    /// connection is counted when it is accepted, before anything is forwarded, so once the
-    /// client got its answer a loop would already show as a count above the expected one.
-    /// </summary>
-    private static Task<long> WaitForListenerConnectionsAsync(PodSidecar sidecar, int port, long expected) =>
-        sidecar.WaitForStatAsync(ListenerStat(port), v => v >= expected);
 }
