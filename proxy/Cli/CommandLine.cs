@@ -42,7 +42,7 @@ internal static class CommandLine
                                             control plane and gateway in one process (mesh file watched)
           control-plane --config mesh.yaml [--xds ADDR] [--api ADDR]
                                             the control plane alone: ADS over gRPC and the registry API
-          sidecar --xds HOST:PORT --node-id ID --cluster NAME [--service NAME]
+          sidecar --xds HOST:PORT --node-id ID --cluster NAME [--service NAME] [--interception REDIRECT|TPROXY]
                                             a data plane configured over ADS
           demo                              run the proxy with two demo upstreams on an example bootstrap
           proxy --bootstrap FILE [--admin ADDR]

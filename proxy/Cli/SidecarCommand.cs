@@ -7,17 +7,23 @@ namespace Herald.Proxy.Cli;
 
 /// <summary>
 /// <c>herald sidecar --xds HOST:PORT --node-id ID --cluster NAME</c>: a data plane whose
-/// whole configuration comes over ADS, without writing a bootstrap file.
+/// whole configuration comes over ADS, without writing a bootstrap file. With
+/// <c>--interception REDIRECT|TPROXY</c> it asks the control plane for the virtual listeners
+/// that iptables interception needs (node metadata <c>HERALD_INTERCEPTION</c>).
 /// </summary>
 internal static class SidecarCommand
 {
-    public static async Task<int> RunAsync(string[] args)
+    public const string Usage =
+        "usage: herald sidecar --xds HOST:PORT --node-id ID --cluster NAME [--service NAME] [--interception REDIRECT|TPROXY] [--admin ADDR] [--delta]";
+
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Error);
+
+    internal static async Task<int> RunAsync(string[] args, TextWriter stderr)
     {
-        var parsed = CliArguments.Parse(args, ["--xds", "--node-id", "--cluster", "--service", "--admin"], ["--delta"], out var error);
+        var parsed = CliArguments.Parse(args, ["--xds", "--node-id", "--cluster", "--service", "--interception", "--admin"], ["--delta"], out var error);
         if (parsed is null || parsed["--xds"] is null || parsed["--node-id"] is null || parsed["--cluster"] is null)
         {
-            Console.Error.WriteLine($"herald sidecar: {error ?? "--xds, --node-id and --cluster are required"}\n" +
-                "usage: herald sidecar --xds HOST:PORT --node-id ID --cluster NAME [--service NAME] [--admin ADDR] [--delta]");
+            stderr.WriteLine($"herald sidecar: {error ?? "--xds, --node-id and --cluster are required"}\n{Usage}");
             return CommandLine.ExitBadConfig;
         }
 
@@ -26,21 +32,39 @@ internal static class SidecarCommand
         IPEndPoint admin;
         try
         {
-            var yaml = BuildBootstrap(parsed["--xds"]!, parsed["--node-id"]!, parsed["--cluster"]!, parsed["--service"], parsed.Has("--delta"));
+            var interception = ParseInterception(parsed["--interception"]);
+            var yaml = BuildBootstrap(parsed["--xds"]!, parsed["--node-id"]!, parsed["--cluster"]!, parsed["--service"], interception, parsed.Has("--delta"));
             config = BootstrapTranslator.Translate(BootstrapLoader.Parse(yaml), stats);
             admin = ProxyCommand.ParseAddress(parsed["--admin"] ?? ProxyCommand.DefaultAdmin, "--admin");
         }
         catch (ConfigException e)
         {
-            Console.Error.WriteLine($"herald sidecar: invalid configuration: {e.Message}");
+            stderr.WriteLine($"herald sidecar: invalid configuration: {e.Message}");
             return CommandLine.ExitBadConfig;
         }
 
         return await ProxyCommand.RunAsync(config, admin, stats, announce: null).ConfigureAwait(false);
     }
 
+    /// <summary><c>REDIRECT</c> or <c>TPROXY</c> in any case, upper-cased; null when not given.</summary>
+    public static string? ParseInterception(string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        var upper = value.ToUpperInvariant();
+        if (upper is not ("REDIRECT" or "TPROXY"))
+        {
+            throw new ConfigException("--interception", $"'{value}' is not REDIRECT or TPROXY", "Give --interception REDIRECT or --interception TPROXY, matching the --inbound-mode given to herald iptables");
+        }
+
+        return upper;
+    }
+
     /// <summary>An Envoy bootstrap with ADS to the given control plane, as YAML.</summary>
-    public static string BuildBootstrap(string xds, string nodeId, string cluster, string? service, bool delta)
+    public static string BuildBootstrap(string xds, string nodeId, string cluster, string? service, string? interception, bool delta)
     {
         var colon = xds.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(xds[(colon + 1)..], out var port) || port is < 1 or > 65535)
@@ -50,7 +74,18 @@ internal static class SidecarCommand
 
         var host = xds[..colon].Trim('[', ']');
         var type = IPAddress.TryParse(host, out _) ? "STATIC" : "STRICT_DNS";
-        var metadata = service is null ? string.Empty : $"\n  metadata: {{ HERALD_SERVICE: \"{service}\" }}";
+        var fields = new List<string>(2);
+        if (service is not null)
+        {
+            fields.Add($"HERALD_SERVICE: \"{service}\"");
+        }
+
+        if (interception is not null)
+        {
+            fields.Add($"HERALD_INTERCEPTION: \"{interception}\"");
+        }
+
+        var metadata = fields.Count == 0 ? string.Empty : $"\n  metadata: {{ {string.Join(", ", fields)} }}";
         return $$"""
             node:
               id: "{{nodeId}}"

@@ -7,6 +7,9 @@ internal sealed class FilterChainMatchConfig
 
     public int? DestinationPort { get; init; }
 
+    /// <summary><c>prefix_ranges</c>: destination addresses (the original destination when redirected).</summary>
+    public IReadOnlyList<CidrRange> PrefixRanges { get; init; } = [];
+
     public IReadOnlyList<string> ServerNames { get; init; } = [];
 
     /// <summary><c>tls</c>, <c>raw_buffer</c>, or empty.</summary>

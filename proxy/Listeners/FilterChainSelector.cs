@@ -1,41 +1,28 @@
+using System.Net;
+
 namespace Herald.Proxy.Listeners;
 
 /// <summary>
 /// Envoy's filter chain selection: criteria are applied in order (destination port,
-/// server name, transport protocol, application protocols); at each step chains that
-/// name a matching value win over chains that leave the criterion empty.
+/// destination address, server name, transport protocol, application protocols); at each
+/// step chains that name a matching value win over chains that leave the criterion empty,
+/// and when no chain is left the listener's default chain serves.
 /// </summary>
 internal static class FilterChainSelector
 {
-    public static FilterChainConfig? Select(ListenerConfig listener, int destinationPort, SniffResult? sniff)
+    public static FilterChainConfig? Select(ListenerConfig listener, int destinationPort, SniffResult? sniff) =>
+        Select(listener, destinationPort, null, sniff);
+
+    /// <param name="destinationAddress">The connection's destination (its original destination when redirected), for prefix_ranges.</param>
+    public static FilterChainConfig? Select(ListenerConfig listener, int destinationPort, IPAddress? destinationAddress, SniffResult? sniff)
     {
         var chains = listener.FilterChains;
-        if (chains.Count == 1 && !chains[0].Match.NeedsSniffing && chains[0].Match.DestinationPort is null)
+        if (chains.Count == 1 && IsCatchAll(chains[0].Match))
         {
             return chains[0];
         }
 
-        var candidates = new List<FilterChainConfig>(chains.Count);
-
-        // Destination port.
-        foreach (var chain in chains)
-        {
-            if (chain.Match.DestinationPort == destinationPort)
-            {
-                candidates.Add(chain);
-            }
-        }
-
-        if (candidates.Count == 0)
-        {
-            foreach (var chain in chains)
-            {
-                if (chain.Match.DestinationPort is null)
-                {
-                    candidates.Add(chain);
-                }
-            }
-        }
+        var candidates = ByDestination(chains, destinationPort, destinationAddress);
 
         // Server names (exact, then the longest wildcard "*.suffix").
         var serverName = sniff?.ServerName;
@@ -69,6 +56,82 @@ internal static class FilterChainSelector
         });
 
         return candidates.Count > 0 ? candidates[0] : listener.DefaultFilterChain;
+    }
+
+    /// <summary>
+    /// True when the chain for this destination depends on the connection's first bytes: a
+    /// chain left after destination matching looks at SNI, transport or ALPN, or the chain that
+    /// would serve speaks HTTP with codec AUTO. Otherwise (a TCP chain, or the passthrough)
+    /// nothing is read first, so server-first protocols start at once.
+    /// </summary>
+    public static bool NeedsSniffing(ListenerConfig listener, int destinationPort, IPAddress? destinationAddress)
+    {
+        if (!listener.NeedsSniffing)
+        {
+            return false;
+        }
+
+        var candidates = ByDestination(listener.FilterChains, destinationPort, destinationAddress);
+        foreach (var chain in candidates)
+        {
+            if (chain.Match.NeedsSniffing)
+            {
+                return true;
+            }
+        }
+
+        var chosen = candidates.Count > 0 ? candidates[0] : listener.DefaultFilterChain;
+        return chosen?.Http?.Codec == Http.CodecType.Auto;
+    }
+
+    private static bool IsCatchAll(FilterChainMatchConfig match) =>
+        !match.NeedsSniffing && match.DestinationPort is null && match.PrefixRanges.Count == 0;
+
+    // Envoy's first two criteria: destination port (chains naming it, else chains naming no
+    // port), then destination address (the longest matching prefix, else chains naming none).
+    private static List<FilterChainConfig> ByDestination(IReadOnlyList<FilterChainConfig> chains, int destinationPort, IPAddress? destinationAddress)
+    {
+        var candidates = new List<FilterChainConfig>(chains.Count);
+        foreach (var chain in chains)
+        {
+            if (chain.Match.DestinationPort == destinationPort)
+            {
+                candidates.Add(chain);
+            }
+        }
+
+        if (candidates.Count == 0)
+        {
+            foreach (var chain in chains)
+            {
+                if (chain.Match.DestinationPort is null)
+                {
+                    candidates.Add(chain);
+                }
+            }
+        }
+
+        return Narrow(candidates, chain => chain.Match.PrefixRanges.Count == 0 ? -1 : PrefixScore(chain.Match.PrefixRanges, destinationAddress));
+    }
+
+    // 1 + the longest prefix containing the address, 0 when none does.
+    private static int PrefixScore(IReadOnlyList<CidrRange> ranges, IPAddress? address)
+    {
+        if (address is null)
+        {
+            return 0;
+        }
+
+        var best = 0;
+        foreach (var range in ranges)
+        {
+            if (range.PrefixLength + 1 > best && range.Contains(address))
+            {
+                best = range.PrefixLength + 1;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Collections.Concurrent;
 using Herald.Proxy.Http;
 using Herald.Proxy.Http.Http2;
@@ -15,9 +16,10 @@ namespace Herald.Proxy.Listeners;
 /// </summary>
 internal sealed class HeraldHttpApplication : IHttpApplication<HttpContext>
 {
-    private readonly ConcurrentDictionary<string, HttpConnectionManager> _managers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Registration> _managers = new(StringComparer.Ordinal);
 
-    public void Register(string connectionId, HttpConnectionManager manager) => _managers[connectionId] = manager;
+    public void Register(string connectionId, HttpConnectionManager manager, IPEndPoint? originalDestination = null) =>
+        _managers[connectionId] = new Registration(manager, originalDestination);
 
     public void Unregister(string connectionId) => _managers.TryRemove(connectionId, out _);
 
@@ -25,21 +27,21 @@ internal sealed class HeraldHttpApplication : IHttpApplication<HttpContext>
 
     public Task ProcessRequestAsync(HttpContext context)
     {
-        if (!_managers.TryGetValue(context.Connection.Id, out var manager))
+        if (!_managers.TryGetValue(context.Connection.Id, out var registration))
         {
             ProcessLog.Error("HTTP/2 request", new InvalidOperationException($"no connection manager for connection {context.Connection.Id}"));
             context.Response.StatusCode = 500;
             return Task.CompletedTask;
         }
 
-        return ForwardAsync(context, manager);
+        return ForwardAsync(context, registration);
     }
 
-    private static async Task ForwardAsync(HttpContext context, HttpConnectionManager manager)
+    private static async Task ForwardAsync(HttpContext context, Registration registration)
     {
         try
         {
-            await HttpContextForwarder.ForwardAsync(context, manager).ConfigureAwait(false);
+            await HttpContextForwarder.ForwardAsync(context, registration.Manager, registration.OriginalDestination).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -51,4 +53,6 @@ internal sealed class HeraldHttpApplication : IHttpApplication<HttpContext>
     public void DisposeContext(HttpContext context, Exception? exception)
     {
     }
+
+    private sealed record Registration(HttpConnectionManager Manager, IPEndPoint? OriginalDestination);
 }

@@ -26,6 +26,12 @@ internal sealed class ListenerConfig
     /// </summary>
     public bool UseOriginalDestination { get; init; }
 
+    /// <summary>
+    /// Envoy's <c>transparent</c>: the socket takes connections addressed anywhere (IP_TRANSPARENT,
+    /// for TPROXY), and a connection's local address is its original destination.
+    /// </summary>
+    public bool Transparent { get; init; }
+
     /// <summary>True when choosing a chain, or the HTTP codec, needs the first bytes.</summary>
     public bool NeedsSniffing { get; init; }
 

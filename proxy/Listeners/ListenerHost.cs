@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Herald.Proxy.Http;
 using Herald.Proxy.Http.Http1;
 using Herald.Proxy.Observability.Stats;
@@ -117,6 +118,7 @@ internal sealed class ListenerHost : IAsyncDisposable
             WaitForDataBeforeAllocatingBuffer = true,
             NoDelay = true,
             Backlog = 4096,
+            CreateBoundListenSocket = config.Transparent ? CreateTransparentSocket : SocketTransportOptions.CreateDefaultBoundListenSocket,
         });
         var host = new ListenerHost(config, server, stats, clusters, httpClients, time);
 
@@ -132,24 +134,60 @@ internal sealed class ListenerHost : IAsyncDisposable
         return host;
     }
 
+    // IP_TRANSPARENT (SOL_IP 19, IPV6_TRANSPARENT SOL_IPV6 75): accept connections TPROXY
+    // steered here for addresses that are not local. Needs CAP_NET_ADMIN.
+    private static Socket CreateTransparentSocket(EndPoint endpoint)
+    {
+        var ip = (IPEndPoint)endpoint;
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            var on = BitConverter.GetBytes(1);
+            if (ip.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = ip.Address.Equals(IPAddress.IPv6Any);
+                socket.SetRawSocketOption(41, 75, on);
+            }
+
+            if (ip.AddressFamily == AddressFamily.InterNetwork || socket.DualMode)
+            {
+                socket.SetRawSocketOption(0, 19, on);
+            }
+
+            socket.Bind(ip);
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new InvalidOperationException($"listener {ip} is transparent: setting IP_TRANSPARENT needs CAP_NET_ADMIN ({e.Message})", e);
+        }
+    }
+
     private async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
     {
         var state = Volatile.Read(ref _state);
         var config = state.Config;
+        var local = context.LocalEndPoint as IPEndPoint;
+        IPEndPoint? original = null;
+        if ((config.UseOriginalDestination || config.Transparent)
+            && context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            // Under TPROXY nothing was rewritten: the local address is where the client was going.
+            // Without a redirect there is no original destination (connecting to it would loop).
+            original = config.Transparent ? OriginalDestination.FromTproxy(socket) : OriginalDestination.TryGet(socket);
+        }
+
+        var destination = original ?? local;
+        var destinationPort = destination?.Port ?? config.Address.Port;
+        var destinationAddress = destination?.Address;
         SniffResult? sniff = null;
-        if (config.NeedsSniffing)
+        if (FilterChainSelector.NeedsSniffing(config, destinationPort, destinationAddress))
         {
             sniff = await ProtocolSniffer.SniffAsync(context.Transport.Input, config.SniffTimeout, _time, context.ConnectionClosed).ConfigureAwait(false);
         }
 
-        var localPort = (context.LocalEndPoint as IPEndPoint)?.Port ?? config.Address.Port;
-        if (config.UseOriginalDestination
-            && context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket is { } socket
-            && OriginalDestination.TryGet(socket) is { } original)
-        {
-            localPort = original.Port;
-        }
-        var chain = FilterChainSelector.Select(config, localPort, sniff);
+        var chain = FilterChainSelector.Select(config, destinationPort, destinationAddress, sniff);
         if (chain is null || !state.Handlers.TryGetValue(chain, out var handler))
         {
             context.Abort();
@@ -158,7 +196,7 @@ internal sealed class ListenerHost : IAsyncDisposable
 
         if (handler is TcpProxyHandler tcp)
         {
-            await tcp.HandleAsync(context.Transport, context.RemoteEndPoint, context.ConnectionClosed).ConfigureAwait(false);
+            await tcp.HandleAsync(context.Transport, context.RemoteEndPoint, original, context.ConnectionClosed).ConfigureAwait(false);
             return;
         }
 
@@ -177,7 +215,7 @@ internal sealed class ListenerHost : IAsyncDisposable
             manager.Stats.DownstreamCxActive.Increment();
             try
             {
-                _application.Register(context.ConnectionId, manager);
+                _application.Register(context.ConnectionId, manager, original);
                 await next(context).ConfigureAwait(false);
             }
             finally
@@ -189,7 +227,7 @@ internal sealed class ListenerHost : IAsyncDisposable
             return;
         }
 
-        using var connection = new Http1Connection(manager, context.Transport, context.RemoteEndPoint as IPEndPoint);
+        using var connection = new Http1Connection(manager, context.Transport, context.RemoteEndPoint as IPEndPoint) { OriginalDestination = original };
         await connection.RunAsync(context.ConnectionClosed).ConfigureAwait(false);
     }
 

@@ -40,7 +40,8 @@ internal static class ListenerTranslator
             "listener_filters_timeout",
             "continue_on_listener_filters_timeout",
             "traffic_direction",
-            "stat_prefix");
+            "stat_prefix",
+            "transparent");
 
         if (string.IsNullOrEmpty(listener.Name))
         {
@@ -119,6 +120,7 @@ internal static class ListenerTranslator
                 : TimeSpan.FromMilliseconds(100),
             NeedsSniffing = needsSniffing,
             UseOriginalDestination = useOriginalDestination,
+            Transparent = listener.Transparent ?? false,
             Source = listener,
         };
     }
@@ -199,7 +201,13 @@ internal static class ListenerTranslator
             return FilterChainMatchConfig.Any;
         }
 
-        FieldPolicy.RequireOnly(match, path, "destination_port", "server_names", "transport_protocol", "application_protocols");
+        FieldPolicy.RequireOnly(match, path, "destination_port", "prefix_ranges", "server_names", "transport_protocol", "application_protocols");
+        var ranges = new List<CidrRange>(match.PrefixRanges.Count);
+        for (var i = 0; i < match.PrefixRanges.Count; i++)
+        {
+            ranges.Add(TranslateCidr(match.PrefixRanges[i], FieldPolicy.Index(path, "prefix_ranges", i)));
+        }
+
         if (match.TransportProtocol is not ("" or "tls" or "raw_buffer"))
         {
             throw new ConfigException(FieldPolicy.Join(path, "transport_protocol"), $"unknown transport protocol '{match.TransportProtocol}'", "Use 'tls' or 'raw_buffer'");
@@ -208,9 +216,29 @@ internal static class ListenerTranslator
         return new FilterChainMatchConfig
         {
             DestinationPort = match.DestinationPort is null ? null : (int)match.DestinationPort.Value,
+            PrefixRanges = ranges,
             ServerNames = [.. match.ServerNames],
             TransportProtocol = match.TransportProtocol,
             ApplicationProtocols = [.. match.ApplicationProtocols],
         };
+    }
+
+    private static CidrRange TranslateCidr(Envoy.Config.Core.V3.CidrRange range, string path)
+    {
+        FieldPolicy.RequireOnly(range, path, "address_prefix", "prefix_len");
+        if (!IPAddress.TryParse(range.AddressPrefix, out var address))
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "address_prefix"), $"'{range.AddressPrefix}' is not an IP address", "Use an address such as 10.0.0.0 or fd00::");
+        }
+
+        var plain = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        var bits = plain.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32u : 128u;
+        var length = range.PrefixLen ?? 0;
+        if (length > bits)
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "prefix_len"), $"prefix length {length} is longer than the address ({bits} bits)", $"Use a prefix_len from 0 to {bits}");
+        }
+
+        return new CidrRange(plain, (int)length);
     }
 }

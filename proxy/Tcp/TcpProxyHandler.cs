@@ -21,11 +21,15 @@ internal sealed class TcpProxyHandler
     private readonly Func<string, Cluster?> _clusters;
     private readonly TcpProxyStats _stats;
     private readonly TimeProvider _time;
-    private readonly Func<IPEndPoint, CancellationToken, ValueTask<Socket>> _connect;
+    private readonly Func<IPEndPoint, CancellationToken, ValueTask<Socket>>? _connect;
 
     public TcpProxyHandler(TcpProxyConfig config, Func<string, Cluster?> clusters, StatsStore stats, TimeProvider time)
-        : this(config, clusters, stats, time, ConnectSocketAsync)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        _config = config;
+        _clusters = clusters;
+        _stats = config.Stats ?? new TcpProxyStats(stats, config.StatPrefix);
+        _time = time;
     }
 
     /// <summary>Takes the connect step as a parameter, so tests can hold a connection attempt open.</summary>
@@ -45,7 +49,14 @@ internal sealed class TcpProxyHandler
     }
 
     /// <summary>Proxies one downstream connection; returns when both directions are done.</summary>
-    public async Task HandleAsync(IDuplexPipe downstream, EndPoint? remote, CancellationToken cancellationToken)
+    public Task HandleAsync(IDuplexPipe downstream, EndPoint? remote, CancellationToken cancellationToken) =>
+        HandleAsync(downstream, remote, null, cancellationToken);
+
+    /// <summary>
+    /// Proxies one downstream connection; <paramref name="originalDestination"/> is where it was
+    /// going before a redirect (an ORIGINAL_DST cluster connects there).
+    /// </summary>
+    public async Task HandleAsync(IDuplexPipe downstream, EndPoint? remote, IPEndPoint? originalDestination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(downstream);
         var startTime = _time.GetUtcNow();
@@ -61,7 +72,7 @@ internal sealed class TcpProxyHandler
             return;
         }
 
-        var endpoint = cluster.Pick(new LoadBalancerContext(null));
+        var endpoint = cluster.Pick(new LoadBalancerContext(null, originalDestination));
         if (endpoint is null)
         {
             await CloseDownstreamAsync(downstream);
@@ -111,7 +122,9 @@ internal sealed class TcpProxyHandler
         using var link = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
         try
         {
-            return await _connect(endpoint.Address, timeoutSource.Token);
+            return _connect is null
+                ? await UpstreamSocketFactory.ConnectAsync(endpoint.Address, cluster.Config.SourceAddress, timeoutSource.Token)
+                : await _connect(endpoint.Address, timeoutSource.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -128,21 +141,6 @@ internal sealed class TcpProxyHandler
         {
             stats.UpstreamCxConnectFail.Increment();
             return null;
-        }
-    }
-
-    private static async ValueTask<Socket> ConnectSocketAsync(IPEndPoint address, CancellationToken cancellationToken)
-    {
-        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(address, cancellationToken);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
         }
     }
 

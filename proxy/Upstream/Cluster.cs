@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
+using Herald.Proxy.Activation;
 using Herald.Proxy.Observability.Stats;
 
 namespace Herald.Proxy.Upstream;
@@ -22,6 +24,9 @@ internal sealed class Cluster : IAsyncDisposable
     // Guarded by _updateLock: every endpoint object by address, so updates can keep them.
     private readonly Dictionary<IPEndPoint, UpstreamEndpoint> _byAddress = [];
 
+    // ORIGINAL_DST: a host per destination seen, dropped after a cleanup interval unused.
+    private readonly ConcurrentDictionary<IPEndPoint, OriginalHost> _originalHosts = new();
+
     private EndpointSet _current;
     private ITimer? _refreshTimer;
     private Task _refresh = Task.CompletedTask;
@@ -39,7 +44,15 @@ internal sealed class Cluster : IAsyncDisposable
         _dns = dns;
         _random = random;
         _current = new EndpointSet([], LoadBalancerFactory.Create(config, [], random));
+        if (config.Activation is { } policy)
+        {
+            Gate = new ActivationGate(config.Name, policy, new ActivationStats(stats, config.Name), new HttpDemandSignal(policy, time), time);
+            Gate.SetEndpointCount(0);
+        }
     }
+
+    /// <summary>Where requests wait for capacity when the cluster has an activation policy; null otherwise.</summary>
+    public ActivationGate? Gate { get; }
 
     public event Action<Cluster>? EndpointsChanged;
 
@@ -49,8 +62,10 @@ internal sealed class Cluster : IAsyncDisposable
 
     public ClusterStats Stats { get; }
 
-    /// <summary>The current healthy endpoints.</summary>
-    public ImmutableArray<UpstreamEndpoint> Endpoints => Volatile.Read(ref _current).Endpoints;
+    /// <summary>The current healthy endpoints (for ORIGINAL_DST, the destinations in use).</summary>
+    public ImmutableArray<UpstreamEndpoint> Endpoints => Config.Type == DiscoveryType.OriginalDst
+        ? [.. _originalHosts.Values.Select(h => h.Endpoint).OrderBy(e => e.AddressText, StringComparer.Ordinal)]
+        : Volatile.Read(ref _current).Endpoints;
 
     /// <summary>Why the last DNS resolution failed, or null after a success.</summary>
     public string? LastResolveError => Volatile.Read(ref _lastResolveError);
@@ -58,7 +73,9 @@ internal sealed class Cluster : IAsyncDisposable
     /// <summary>An endpoint for a request, or null (counted as upstream_cx_none_healthy) when there is none.</summary>
     public UpstreamEndpoint? Pick(in LoadBalancerContext context)
     {
-        var endpoint = Volatile.Read(ref _current).LoadBalancer.Pick(in context);
+        var endpoint = Config.Type == DiscoveryType.OriginalDst
+            ? PickOriginalDestination(context.OriginalDestination)
+            : Volatile.Read(ref _current).LoadBalancer.Pick(in context);
         if (endpoint is null)
         {
             Stats.UpstreamCxNoneHealthy.Increment();
@@ -92,6 +109,17 @@ internal sealed class Cluster : IAsyncDisposable
                     {
                         _refreshTimer = _time.CreateTimer(
                             static state => ((Cluster)state!).OnRefreshTimer(), this, Config.DnsRefreshRate, Config.DnsRefreshRate);
+                    }
+                }
+
+                break;
+            case DiscoveryType.OriginalDst:
+                lock (_updateLock)
+                {
+                    if (!_disposed.IsCancellationRequested)
+                    {
+                        _refreshTimer = _time.CreateTimer(
+                            static state => ((Cluster)state!).SweepOriginalHosts(), this, Config.CleanupInterval, Config.CleanupInterval);
                     }
                 }
 
@@ -135,8 +163,9 @@ internal sealed class Cluster : IAsyncDisposable
 
             _disposed.Cancel();
             _refreshTimer?.Dispose();
-            endpoints = [.. _byAddress.Values];
+            endpoints = [.. _byAddress.Values, .. _originalHosts.Values.Select(h => h.Endpoint)];
             _byAddress.Clear();
+            _originalHosts.Clear();
         }
 
         try
@@ -153,7 +182,97 @@ internal sealed class Cluster : IAsyncDisposable
             await endpoint.DisposeAsync();
         }
 
+        Gate?.Dispose();
         _disposed.Dispose();
+    }
+
+    /// <summary>
+    /// The host for a redirected connection's original destination, made on first use. None
+    /// when the connection was not redirected (connecting to the listener itself would loop)
+    /// or the cluster already holds its maximum of hosts.
+    /// </summary>
+    private UpstreamEndpoint? PickOriginalDestination(IPEndPoint? destination)
+    {
+        if (destination is null)
+        {
+            return null;
+        }
+
+        if (_originalHosts.TryGetValue(destination, out var host))
+        {
+            host.MarkUsed();
+            return host.Endpoint;
+        }
+
+        lock (_updateLock)
+        {
+            if (_disposed.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            if (_originalHosts.TryGetValue(destination, out host))
+            {
+                host.MarkUsed();
+                return host.Endpoint;
+            }
+
+            if (_originalHosts.Count >= ClusterConfig.MaxOriginalDestinationHosts)
+            {
+                return null;
+            }
+
+            var endpoint = new UpstreamEndpoint(destination, destination.Address.ToString(), 1, Config, Stats);
+            host = new OriginalHost(endpoint);
+            host.MarkUsed();
+            _originalHosts[destination] = host;
+            Stats.MembershipTotal.Set(_originalHosts.Count);
+            Stats.MembershipHealthy.Set(_originalHosts.Count);
+            return endpoint;
+        }
+    }
+
+    /// <summary>Drops ORIGINAL_DST hosts that no request used since the last sweep and that have none in flight.</summary>
+    internal void SweepOriginalHosts()
+    {
+        List<UpstreamEndpoint>? removed = null;
+        lock (_updateLock)
+        {
+            if (_disposed.IsCancellationRequested)
+            {
+                return;
+            }
+
+            foreach (var (address, host) in _originalHosts)
+            {
+                if (host.TakeUsed() || host.Endpoint.ActiveRequests > 0)
+                {
+                    continue;
+                }
+
+                _originalHosts.TryRemove(address, out _);
+
+                // A pick that raced the removal keeps its host.
+                if (host.TakeUsed())
+                {
+                    _originalHosts[address] = host;
+                    continue;
+                }
+
+                (removed ??= []).Add(host.Endpoint);
+            }
+
+            Stats.MembershipTotal.Set(_originalHosts.Count);
+            Stats.MembershipHealthy.Set(_originalHosts.Count);
+        }
+
+        if (removed is not null)
+        {
+            foreach (var endpoint in removed)
+            {
+                _ = endpoint.DisposeAsync().AsTask();
+            }
+        }
     }
 
     private void OnRefreshTimer()
@@ -335,6 +454,8 @@ internal sealed class Cluster : IAsyncDisposable
 
         if (changed)
         {
+            // Held requests leave as soon as the cluster has somewhere to send them.
+            Gate?.SetEndpointCount(Volatile.Read(ref _current).Endpoints.Length);
             EndpointsChanged?.Invoke(this);
         }
     }
@@ -355,6 +476,23 @@ internal sealed class Cluster : IAsyncDisposable
         }
 
         return true;
+    }
+
+    private sealed class OriginalHost(UpstreamEndpoint endpoint)
+    {
+        private int _used;
+
+        public UpstreamEndpoint Endpoint { get; } = endpoint;
+
+        public void MarkUsed()
+        {
+            if (Volatile.Read(ref _used) == 0)
+            {
+                Volatile.Write(ref _used, 1);
+            }
+        }
+
+        public bool TakeUsed() => Interlocked.Exchange(ref _used, 0) != 0;
     }
 
     private sealed record EndpointSet(ImmutableArray<UpstreamEndpoint> Endpoints, ILoadBalancer LoadBalancer);

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Net;
 
 namespace Herald.Proxy.Upstream;
 
@@ -12,6 +13,10 @@ internal sealed class ClusterConfig
 
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan DefaultDnsRefreshRate = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan DefaultCleanupInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>ORIGINAL_DST: hosts kept at once; a connection to a further new destination is refused (UH).</summary>
+    public const int MaxOriginalDestinationHosts = 16 * 1024;
 
     public required string Name { get; init; }
 
@@ -37,9 +42,21 @@ internal sealed class ClusterConfig
 
     public int LeastRequestChoiceCount { get; init; } = DefaultLeastRequestChoiceCount;
 
-    /// <summary>The resource this was translated from: for config_dump, and for change detection by proto equality.</summary>
     /// <summary>For EDS clusters: the ClusterLoadAssignment name that feeds it.</summary>
     public string? EdsServiceName { get; init; }
 
+    /// <summary><c>upstream_bind_config.source_address</c>: where upstream connections come from.</summary>
+    public IPEndPoint? SourceAddress { get; init; }
+
+    /// <summary>
+    /// Scale-from-zero and burst holding (<c>metadata.filter_metadata["herald.activation"]</c>):
+    /// requests wait for capacity instead of failing; null when the cluster has no policy.
+    /// </summary>
+    public Activation.ActivationPolicy? Activation { get; init; }
+
+    /// <summary>ORIGINAL_DST: how often hosts no request has used since the last sweep are dropped.</summary>
+    public TimeSpan CleanupInterval { get; init; } = DefaultCleanupInterval;
+
+    /// <summary>The resource this was translated from: for config_dump, and for change detection by proto equality.</summary>
     public Envoy.Config.Cluster.V3.Cluster Source { get; init; } = new();
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Net;
 using Envoy.Config.Endpoint.V3;
 using Google.Protobuf.WellKnownTypes;
+using Herald.Proxy.Activation;
 using Herald.Proxy.Config;
 using EnvoyCluster = Envoy.Config.Cluster.V3.Cluster;
 using HttpProtocolOptions = Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions;
@@ -41,7 +42,10 @@ internal static class ClusterTranslator
             "ring_hash_lb_config",
             "maglev_lb_config",
             "least_request_lb_config",
-            "eds_cluster_config");
+            "eds_cluster_config",
+            "upstream_bind_config",
+            "cleanup_interval",
+            "metadata");
 
         if (string.IsNullOrEmpty(cluster.Name))
         {
@@ -66,6 +70,22 @@ internal static class ClusterTranslator
         else if (cluster.EdsClusterConfig is not null)
         {
             throw new ConfigException(FieldPolicy.Join(path, "eds_cluster_config"), "eds_cluster_config is only valid for EDS clusters", "Remove it or set type: EDS");
+        }
+
+        if (type == DiscoveryType.OriginalDst)
+        {
+            ValidateOriginalDestination(cluster, path, lbPolicy);
+        }
+        else if (lbPolicy == LoadBalancerPolicy.ClusterProvided)
+        {
+            throw new ConfigException(
+                FieldPolicy.Join(path, "lb_policy"),
+                "CLUSTER_PROVIDED is only valid for ORIGINAL_DST clusters",
+                "Use ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV");
+        }
+        else if (cluster.CleanupInterval is not null)
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "cleanup_interval"), "cleanup_interval applies only to ORIGINAL_DST clusters", "Remove cleanup_interval");
         }
 
         if (type == DiscoveryType.LogicalDns && endpoints.Length != 1)
@@ -101,6 +121,11 @@ internal static class ClusterTranslator
                 : PositiveDuration(cluster.DnsRefreshRate, FieldPolicy.Join(path, "dns_refresh_rate"), TimeSpan.FromMilliseconds(1)),
             DnsLookupFamily = TranslateLookupFamily(cluster, path),
             EdsServiceName = edsServiceName,
+            SourceAddress = TranslateBindConfig(cluster, path),
+            Activation = ActivationPolicyTranslator.Translate(cluster.Metadata, FieldPolicy.Join(path, "metadata")),
+            CleanupInterval = cluster.CleanupInterval is null
+                ? ClusterConfig.DefaultCleanupInterval
+                : PositiveDuration(cluster.CleanupInterval, FieldPolicy.Join(path, "cleanup_interval"), TimeSpan.Zero),
             Source = cluster,
         };
 
@@ -204,12 +229,9 @@ internal static class ClusterTranslator
         EnvoyCluster.Types.DiscoveryType.StrictDns => DiscoveryType.StrictDns,
         EnvoyCluster.Types.DiscoveryType.LogicalDns => DiscoveryType.LogicalDns,
         EnvoyCluster.Types.DiscoveryType.Eds => DiscoveryType.Eds,
-        EnvoyCluster.Types.DiscoveryType.OriginalDst => throw new ConfigException(
-            FieldPolicy.Join(path, "type"),
-            $"cluster type {Name(cluster.Type)} is not supported yet",
-            "Use STATIC, STRICT_DNS or LOGICAL_DNS"),
+        EnvoyCluster.Types.DiscoveryType.OriginalDst => DiscoveryType.OriginalDst,
         _ => throw new ConfigException(
-            FieldPolicy.Join(path, "type"), $"unknown cluster type {(int)cluster.Type}", "Use STATIC, STRICT_DNS or LOGICAL_DNS"),
+            FieldPolicy.Join(path, "type"), $"unknown cluster type {(int)cluster.Type}", "Use STATIC, STRICT_DNS, LOGICAL_DNS, EDS or ORIGINAL_DST"),
     };
 
     private static LoadBalancerPolicy TranslateLbPolicy(EnvoyCluster cluster, string path) => cluster.LbPolicy switch
@@ -219,17 +241,70 @@ internal static class ClusterTranslator
         EnvoyCluster.Types.LbPolicy.Random => LoadBalancerPolicy.Random,
         EnvoyCluster.Types.LbPolicy.RingHash => LoadBalancerPolicy.RingHash,
         EnvoyCluster.Types.LbPolicy.Maglev => LoadBalancerPolicy.Maglev,
-
-        // CLUSTER_PROVIDED belongs to ORIGINAL_DST clusters, which are rejected above.
-        EnvoyCluster.Types.LbPolicy.ClusterProvided => throw new ConfigException(
-            FieldPolicy.Join(path, "lb_policy"),
-            "CLUSTER_PROVIDED is only valid for ORIGINAL_DST clusters",
-            "Use ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV"),
+        EnvoyCluster.Types.LbPolicy.ClusterProvided => LoadBalancerPolicy.ClusterProvided,
         _ => throw new ConfigException(
             FieldPolicy.Join(path, "lb_policy"),
             $"lb_policy {Name(cluster.LbPolicy)} is not supported",
             "Use ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV"),
     };
+
+    // ORIGINAL_DST: the host is where each downstream connection was going, so the cluster
+    // has no endpoints of its own and picks none itself (Envoy requires CLUSTER_PROVIDED).
+    private static void ValidateOriginalDestination(EnvoyCluster cluster, string path, LoadBalancerPolicy lbPolicy)
+    {
+        if (lbPolicy != LoadBalancerPolicy.ClusterProvided)
+        {
+            throw new ConfigException(
+                FieldPolicy.Join(path, "lb_policy"),
+                $"an ORIGINAL_DST cluster needs lb_policy CLUSTER_PROVIDED, found {Name(cluster.LbPolicy)}",
+                "Set lb_policy: CLUSTER_PROVIDED");
+        }
+
+        if (cluster.LoadAssignment is not null)
+        {
+            throw new ConfigException(
+                FieldPolicy.Join(path, "load_assignment"),
+                "an ORIGINAL_DST cluster takes its host from each connection's original destination",
+                "Remove load_assignment");
+        }
+
+        foreach (var field in new[] { "ring_hash_lb_config", "maglev_lb_config", "least_request_lb_config" })
+        {
+            if (EnvoyCluster.Descriptor.FindFieldByName(field).Accessor.HasValue(cluster))
+            {
+                throw new ConfigException(FieldPolicy.Join(path, field), $"{field} does not apply to ORIGINAL_DST clusters", $"Remove {field}");
+            }
+        }
+    }
+
+    private static IPEndPoint? TranslateBindConfig(EnvoyCluster cluster, string path)
+    {
+        if (cluster.UpstreamBindConfig is not { } bind)
+        {
+            return null;
+        }
+
+        var bindPath = FieldPolicy.Join(path, "upstream_bind_config");
+        FieldPolicy.RequireOnly(bind, bindPath, "source_address");
+        var sourcePath = FieldPolicy.Join(bindPath, "source_address");
+        if (bind.SourceAddress is not { } source)
+        {
+            throw new ConfigException(sourcePath, "upstream_bind_config needs a source_address", "Set source_address.address, for example 127.0.0.6");
+        }
+
+        FieldPolicy.RequireOnly(source, sourcePath, "address", "port_value");
+        if (!IPAddress.TryParse(source.Address, out var ip))
+        {
+            throw new ConfigException(FieldPolicy.Join(sourcePath, "address"), $"'{source.Address}' is not an IP address", "Use an IP literal such as 127.0.0.6");
+        }
+
+        if (source.PortValue > 65535)
+        {
+            throw new ConfigException(FieldPolicy.Join(sourcePath, "port_value"), $"port {source.PortValue} is out of range", "Use 0 (any port) or a port up to 65535");
+        }
+
+        return new IPEndPoint(ip, (int)source.PortValue);
+    }
 
     private static ClusterConfig TranslateLbConfig(EnvoyCluster cluster, string path, ClusterConfig config)
     {
@@ -349,13 +424,30 @@ internal static class ClusterTranslator
                 $"Set @type to type.googleapis.com/{HttpProtocolOptions.Descriptor.FullName}");
         }
 
-        FieldPolicy.RequireOnly(options, path, "explicit_http_config");
+        FieldPolicy.RequireOnly(options, path, "explicit_http_config", "use_downstream_protocol_config");
         var explicitPath = FieldPolicy.Join(path, "explicit_http_config");
+        if (options.UseDownstreamProtocolConfig is { } downstream)
+        {
+            var downstreamPath = FieldPolicy.Join(path, "use_downstream_protocol_config");
+            FieldPolicy.RequireOnly(downstream, downstreamPath, "http_protocol_options", "http2_protocol_options");
+            if (downstream.HttpProtocolOptions is { } downstreamHttp1)
+            {
+                FieldPolicy.RequireOnly(downstreamHttp1, FieldPolicy.Join(downstreamPath, "http_protocol_options"));
+            }
+
+            if (downstream.Http2ProtocolOptions is { } downstreamHttp2)
+            {
+                FieldPolicy.RequireOnly(downstreamHttp2, FieldPolicy.Join(downstreamPath, "http2_protocol_options"));
+            }
+
+            return UpstreamProtocol.UseDownstream;
+        }
+
         if (options.ExplicitHttpConfig is not { } explicitConfig)
         {
             throw new ConfigException(
                 explicitPath,
-                "explicit_http_config is required",
+                "explicit_http_config or use_downstream_protocol_config is required",
                 "Set explicit_http_config with http_protocol_options (HTTP/1.1) or http2_protocol_options (HTTP/2)");
         }
 
@@ -505,6 +597,10 @@ internal static class ClusterTranslator
         RingHashMaximumSize = ringMaximum ?? config.RingHashMaximumSize,
         MaglevTableSize = maglevSize ?? config.MaglevTableSize,
         LeastRequestChoiceCount = choiceCount ?? config.LeastRequestChoiceCount,
+        EdsServiceName = config.EdsServiceName,
+        SourceAddress = config.SourceAddress,
+        Activation = config.Activation,
+        CleanupInterval = config.CleanupInterval,
         Source = config.Source,
     };
 

@@ -21,14 +21,18 @@ internal sealed class Http1ConnectionPool : IAsyncDisposable
     private int _idleCount;
     private bool _disposed;
 
-    public Http1ConnectionPool(IPEndPoint address, TimeSpan connectTimeout, ClusterStats stats)
+    public Http1ConnectionPool(IPEndPoint address, TimeSpan connectTimeout, ClusterStats stats, IPEndPoint? sourceAddress = null)
     {
         Address = address;
+        SourceAddress = sourceAddress;
         ConnectTimeout = connectTimeout;
         Stats = stats;
     }
 
     public IPEndPoint Address { get; }
+
+    /// <summary>upstream_bind_config: the local address connections are made from, if any.</summary>
+    public IPEndPoint? SourceAddress { get; }
 
     public TimeSpan ConnectTimeout { get; }
 
@@ -56,7 +60,17 @@ internal sealed class Http1ConnectionPool : IAsyncDisposable
 
     public async ValueTask<Http1UpstreamConnection> ConnectAsync(TimeProvider time, CancellationToken cancellationToken)
     {
-        var socket = new Socket(Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Socket socket;
+        try
+        {
+            socket = UpstreamSocketFactory.CreateSocket(Address, SourceAddress);
+        }
+        catch (SocketException e)
+        {
+            Stats.UpstreamCxConnectFail.Increment();
+            throw new UpstreamConnectException("connection failure", e);
+        }
+
         using var timeout = new CancellationTokenSource(ConnectTimeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
         try

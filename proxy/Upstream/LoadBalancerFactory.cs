@@ -13,6 +13,8 @@ internal static class LoadBalancerFactory
             LoadBalancerPolicy.Random => new RandomLoadBalancer(hosts, random),
             LoadBalancerPolicy.RingHash => new RingHashLoadBalancer(hosts, config.RingHashMinimumSize, config.RingHashMaximumSize, random),
             LoadBalancerPolicy.Maglev => new MaglevLoadBalancer(hosts, config.MaglevTableSize, random),
+            // ORIGINAL_DST clusters pick by destination themselves; this balancer never sees a host.
+            LoadBalancerPolicy.ClusterProvided => new RoundRobinLoadBalancer(hosts),
             _ => throw new NotSupportedException($"load balancer policy {config.LbPolicy} is not supported"),
         };
 }

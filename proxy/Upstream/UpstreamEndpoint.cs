@@ -19,7 +19,7 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
         HostName = hostName;
         AddressText = address.ToString();
         _weight = weight == 0 ? 1 : weight;
-        Http1Pool = new Http1ConnectionPool(address, cluster.ConnectTimeout, stats);
+        Http1Pool = new Http1ConnectionPool(address, cluster.ConnectTimeout, stats, cluster.SourceAddress);
     }
 
     public IPEndPoint Address { get; }

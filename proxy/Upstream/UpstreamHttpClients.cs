@@ -30,19 +30,17 @@ internal sealed class UpstreamHttpClients : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
             ActivityHeadersPropagator = null,
             MaxResponseHeadersLength = 96,
-            ConnectCallback = static async (context, cancellationToken) =>
+            ConnectCallback = async (context, cancellationToken) =>
             {
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
+                // Requests are addressed to the endpoint's IP literal, so nothing is resolved here.
+                if (!IPAddress.TryParse(context.DnsEndPoint.Host.Trim('[', ']'), out var ip))
                 {
-                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
+                    throw new SocketException((int)SocketError.HostNotFound);
                 }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
+
+                var remote = new IPEndPoint(ip, context.DnsEndPoint.Port);
+                var socket = await UpstreamSocketFactory.ConnectAsync(remote, config.SourceAddress, cancellationToken).ConfigureAwait(false);
+                return new NetworkStream(socket, ownsSocket: true);
             },
         };
         return new HttpMessageInvoker(handler, disposeHandler: true);

@@ -58,6 +58,9 @@ public sealed record MeshService(
     IReadOnlyList<MeshSubset> Subsets,
     MeshRouting Routing)
 {
+    /// <summary>Hold requests while the service has no instance or is at its concurrency limit; null: fail fast (503) as usual.</summary>
+    public MeshActivation? Activation { get; init; }
+
     public MeshSubset? FindSubset(string name)
     {
         foreach (var subset in Subsets)
@@ -70,6 +73,19 @@ public sealed record MeshService(
 
         return null;
     }
+}
+
+/// <summary>
+/// A service's activation policy: data planes hold its requests up to <see cref="HoldTimeout"/>,
+/// at most <see cref="QueueDepth"/> at once, sending each instance at most
+/// <see cref="EndpointConcurrency"/> at a time (0: no limit), and POST demand to
+/// <see cref="Webhook"/> when requests start waiting for a service with no instance.
+/// </summary>
+public sealed record MeshActivation(TimeSpan HoldTimeout, int QueueDepth, int EndpointConcurrency, Uri? Webhook)
+{
+    public static readonly TimeSpan DefaultHoldTimeout = TimeSpan.FromSeconds(30);
+
+    public const int DefaultQueueDepth = 10_000;
 }
 
 /// <summary>A port clients dial; instances listen on <see cref="TargetPort"/> (defaults to the same port).</summary>

@@ -51,7 +51,7 @@ public static class MeshConfigLoader
     private static MeshService ReadService(YamlNode node, string path)
     {
         var map = Map(node, path);
-        Keys(map, path, "name", "namespace", "mesh", "ports", "subsets", "routing");
+        Keys(map, path, "name", "namespace", "mesh", "ports", "subsets", "routing", "activation");
         var name = Name(map, path);
         var ns = OptionalString(map, path, "namespace");
         var mesh = OptionalBool(map, path, "mesh") ?? true;
@@ -81,7 +81,51 @@ public static class MeshConfigLoader
         }
 
         var routing = Child(map, "routing") is { } r ? ReadRouting(r, Join(path, "routing"), subsets) : MeshRouting.None;
-        return new MeshService(name, ns, mesh, ports, subsets, routing);
+        var activation = Child(map, "activation") is { } a ? ReadActivation(a, Join(path, "activation")) : null;
+        return new MeshService(name, ns, mesh, ports, subsets, routing) { Activation = activation };
+    }
+
+    private static MeshActivation ReadActivation(YamlNode node, string path)
+    {
+        var map = Map(node, path);
+        Keys(map, path, "hold_timeout", "queue_depth", "endpoint_concurrency", "webhook");
+        var holdTimeout = Duration(map, path, "hold_timeout") ?? MeshActivation.DefaultHoldTimeout;
+        if (holdTimeout > TimeSpan.FromHours(1))
+        {
+            throw Error(Join(path, "hold_timeout"), Child(map, "hold_timeout")!, "a hold timeout is at most 1h");
+        }
+
+        var queueDepth = MeshActivation.DefaultQueueDepth;
+        if (Child(map, "queue_depth") is { } depthNode)
+        {
+            queueDepth = Int(depthNode, Join(path, "queue_depth"));
+            if (queueDepth is < 1 or > 1_000_000)
+            {
+                throw Error(Join(path, "queue_depth"), depthNode, "the queue depth is from 1 to 1000000");
+            }
+        }
+
+        var concurrency = 0;
+        if (Child(map, "endpoint_concurrency") is { } concurrencyNode)
+        {
+            concurrency = Int(concurrencyNode, Join(path, "endpoint_concurrency"));
+            if (concurrency is < 0 or > 1_000_000)
+            {
+                throw Error(Join(path, "endpoint_concurrency"), concurrencyNode, "the concurrency per endpoint is from 0 (no limit) to 1000000");
+            }
+        }
+
+        Uri? webhook = null;
+        if (Child(map, "webhook") is { } webhookNode)
+        {
+            var text = Scalar(webhookNode, Join(path, "webhook"));
+            if (!Uri.TryCreate(text, UriKind.Absolute, out webhook) || webhook.Scheme is not ("http" or "https"))
+            {
+                throw Error(Join(path, "webhook"), webhookNode, $"'{text}' is not an http or https URL");
+            }
+        }
+
+        return new MeshActivation(holdTimeout, queueDepth, concurrency, webhook);
     }
 
     private static MeshPort ReadPort(YamlNode node, string path)

@@ -30,8 +30,12 @@ public sealed class RegistryApi : IAsyncDisposable
 
     public IPEndPoint BoundAddress { get; }
 
-    public static async Task<RegistryApi> StartAsync(IPEndPoint address, ServiceRegistry registry, AdsServer ads, CancellationToken cancellationToken)
+    public static Task<RegistryApi> StartAsync(IPEndPoint address, ServiceRegistry registry, AdsServer ads, CancellationToken cancellationToken) =>
+        StartAsync(address, registry, ads, new DemandLog(), cancellationToken);
+
+    public static async Task<RegistryApi> StartAsync(IPEndPoint address, ServiceRegistry registry, AdsServer ads, DemandLog demand, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(demand);
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(ads);
@@ -49,7 +53,7 @@ public sealed class RegistryApi : IAsyncDisposable
         var stopping = new CancellationTokenSource();
         try
         {
-            await server.StartAsync(new Application(new Handler(registry, ads, stopping.Token)), cancellationToken);
+            await server.StartAsync(new Application(new Handler(registry, ads, demand, stopping.Token)), cancellationToken);
         }
         catch
         {
@@ -89,7 +93,7 @@ public sealed class RegistryApi : IAsyncDisposable
         }
     }
 
-    private sealed class Handler(ServiceRegistry registry, AdsServer ads, CancellationToken stopping)
+    private sealed class Handler(ServiceRegistry registry, AdsServer ads, DemandLog demand, CancellationToken stopping)
     {
         private const string Prefix = "/v1/registry/";
 
@@ -119,6 +123,20 @@ public sealed class RegistryApi : IAsyncDisposable
                     case ("GET", ["v1", "registry", "services", var name]):
                         await ServiceAsync(context, name);
                         return;
+                    case ("POST", ["v1", "demand"]):
+                        await DemandAsync(context);
+                        return;
+                    case ("GET", ["v1", "demand"]):
+                        await Json(context, 200, demand.Snapshot().Select(d => new
+                        {
+                            cluster = d.Cluster,
+                            held = d.Held,
+                            oldest_wait_ms = (long)d.OldestWait.TotalMilliseconds,
+                            at = d.At,
+                            reporter = d.Reporter,
+                            notices = d.Notices,
+                        }));
+                        return;
                     case ("GET", ["v1", "proxies"]):
                         await Json(context, 200, ads.Proxies.Select(p => new
                         {
@@ -138,6 +156,67 @@ public sealed class RegistryApi : IAsyncDisposable
             catch (OperationCanceledException) when (stopping.IsCancellationRequested || context.RequestAborted.IsCancellationRequested)
             {
             }
+        }
+
+        // A data plane holding requests for a cluster with no endpoint says so (scale from zero).
+        private async Task DemandAsync(HttpContext context)
+        {
+            string? cluster = null;
+            var held = 0;
+            long oldestWaitMs = 0;
+            var at = DateTimeOffset.UtcNow;
+            try
+            {
+                using var document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
+                var body = document.RootElement;
+                if (body.ValueKind != JsonValueKind.Object)
+                {
+                    await Error(context, 400, "the body must be a JSON object");
+                    return;
+                }
+
+                foreach (var property in body.EnumerateObject())
+                {
+                    switch (property.Name)
+                    {
+                        case "cluster" when property.Value.ValueKind == JsonValueKind.String:
+                            cluster = property.Value.GetString();
+                            break;
+                        case "held" when property.Value.TryGetInt32(out var h) && h >= 0:
+                            held = h;
+                            break;
+                        case "oldest_wait_ms" when property.Value.TryGetInt64(out var w) && w >= 0:
+                            oldestWaitMs = w;
+                            break;
+                        case "at" when property.Value.TryGetDateTimeOffset(out var when):
+                            at = when;
+                            break;
+                        default:
+                            await Error(context, 400, $"'{property.Name}' is unknown or not of its type (cluster: string, held: count, oldest_wait_ms: count, at: ISO-8601 time)");
+                            return;
+                    }
+                }
+            }
+            catch (JsonException e)
+            {
+                await Error(context, 400, $"the body is not JSON: {e.Message}");
+                return;
+            }
+
+            if (string.IsNullOrEmpty(cluster))
+            {
+                await Error(context, 400, "'cluster' is required");
+                return;
+            }
+
+            var reporter = context.Connection.RemoteIpAddress?.ToString();
+            if (!demand.Record(cluster, held, TimeSpan.FromMilliseconds(oldestWaitMs), at, reporter))
+            {
+                await Error(context, 429, $"the demand log holds {DemandLog.MaxClusters} clusters already");
+                return;
+            }
+
+            await Json(context, 202, new { cluster });
         }
 
         private async Task RegisterAsync(HttpContext context)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text;
 using Envoy.Config.Cluster.V3;
 using Envoy.Config.Core.V3;
@@ -17,6 +18,7 @@ using Duration = Google.Protobuf.WellKnownTypes.Duration;
 using EnvoyListener = Envoy.Config.Listener.V3.Listener;
 using Filter = Envoy.Config.Listener.V3.Filter;
 using HttpProtocolOptions = Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions;
+using IPAddress = System.Net.IPAddress;
 using RetryPolicy = Envoy.Config.Route.V3.RetryPolicy;
 
 namespace Herald.Xds.ControlPlane;
@@ -26,18 +28,41 @@ namespace Herald.Xds.ControlPlane;
 /// clusters <c>outbound|PORT|SUBSET|SERVICE</c> (SUBSET empty for all instances) and
 /// <c>inbound|PORT||SERVICE</c>; route configurations <c>outbound|PORT</c> and
 /// <c>gateway|NAME</c>; listeners <c>0.0.0.0_PORT</c>, <c>inbound</c>, <c>gateway|NAME</c>,
-/// and for gRPC clients <c>SERVICE</c> and <c>SERVICE:PORT</c>. Everything is emitted in a
-/// fixed order so equal inputs give byte-equal resources.
+/// and for gRPC clients <c>SERVICE</c> and <c>SERVICE:PORT</c>. A sidecar with interception
+/// (<see cref="NodeRole.Interception"/>) gets Istio-style virtual listeners instead:
+/// <c>virtualOutbound</c> on 15001 and <c>virtualInbound</c> on 15006, choosing chains by the
+/// original destination, with <c>PassthroughCluster</c> and <c>InboundPassthroughCluster</c>
+/// (ORIGINAL_DST) for destinations the mesh does not know. Everything is emitted in a fixed
+/// order so equal inputs give byte-equal resources.
 /// </summary>
 public static class SnapshotBuilder
 {
     public const int InboundPort = 15006;
+    public const int OutboundPort = 15001;
     public const string InboundListenerName = "inbound";
+    public const string VirtualOutboundListenerName = "virtualOutbound";
+    public const string VirtualInboundListenerName = "virtualInbound";
+    public const string PassthroughClusterName = "PassthroughCluster";
+    public const string InboundPassthroughClusterName = "InboundPassthroughCluster";
+    public const string AllowAnyVirtualHostName = "allow_any";
+    public const string SourceWorkloadHeader = "x-herald-source-workload";
+    public const string DestinationServiceHeader = "x-herald-destination-service";
+
+    /// <summary>
+    /// Source of inbound deliveries on interception nodes: the iptables rules return traffic
+    /// from this address on lo, so the delivery is not redirected back to 15006.
+    /// </summary>
+    public const string InboundBindAddress = "127.0.0.6";
+    public const string OriginalDstFilterName = "envoy.filters.listener.original_dst";
+    public const string TlsInspectorFilterName = "envoy.filters.listener.tls_inspector";
     public const string RouterFilterName = "envoy.filters.http.router";
     public const string HttpConnectionManagerName = "envoy.filters.network.http_connection_manager";
     public const string TcpProxyName = "envoy.filters.network.tcp_proxy";
     private const string HttpProtocolOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
     private static readonly Duration ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(5));
+
+    // What a sniffed cleartext HTTP connection reports; TLS and other bytes fall through to TCP chains.
+    private static readonly string[] HttpApplicationProtocols = ["http/1.1", "http/1.0", "h2c"];
 
     public static string OutboundCluster(int port, string? subset, string service) => $"outbound|{port}|{subset}|{service}";
 
@@ -68,6 +93,11 @@ public static class SnapshotBuilder
         private readonly SortedDictionary<string, XdsResource> _endpoints = new(StringComparer.Ordinal);
 
         private bool Proxyless => role.Kind == NodeKind.Proxyless;
+
+        // Only sidecars honour interception: gateways bind their port, gRPC clients have no listeners.
+        private InterceptionMode Interception => role.Kind == NodeKind.Sidecar ? role.Interception : InterceptionMode.None;
+
+        private bool Intercepting => Interception != InterceptionMode.None;
 
         public XdsSnapshot Build()
         {
@@ -137,18 +167,38 @@ public static class SnapshotBuilder
                 }
             }
 
+            var outboundChains = new List<FilterChain>();
             foreach (var (port, entries) in byPort)
             {
                 var http = entries.Where(e => e.Port.IsHttp).ToList();
                 if (http.Count > 0)
                 {
                     var config = new RouteConfiguration { Name = OutboundRoute(port) };
-                    foreach (var (service, _) in http)
+                    // Envoy refuses a domain twice in one route configuration: the first service by name keeps an IP.
+                    HashSet<string>? claimed = Intercepting ? new(StringComparer.Ordinal) : null;
+                    foreach (var (service, meshPort) in http)
                     {
                         var host = new VirtualHost { Name = $"{service}:{port}" };
                         host.Domains.AddRange(Domains(service, port));
+                        if (claimed is not null)
+                        {
+                            claimed.UnionWith(host.Domains);
+                            foreach (var domain in InstanceDomains(service, meshPort))
+                            {
+                                if (claimed.Add(domain))
+                                {
+                                    host.Domains.Add(domain);
+                                }
+                            }
+                        }
+
                         host.Routes.AddRange(RoutesFor(service, port, MeshMatch.Any));
                         config.VirtualHosts.Add(host);
+                    }
+
+                    if (Intercepting)
+                    {
+                        DecorateInterceptedRoute(config);
                     }
 
                     _routes.Add(new XdsResource(config.Name, config));
@@ -164,6 +214,12 @@ public static class SnapshotBuilder
 
                 if (Proxyless)
                 {
+                    continue;
+                }
+
+                if (Intercepting)
+                {
+                    outboundChains.AddRange(InterceptedOutboundChains(port, entries));
                     continue;
                 }
 
@@ -183,7 +239,7 @@ public static class SnapshotBuilder
                     var tls = entries.Where(e => e.Port.Protocol == MeshProtocol.Tls).ToList();
                     if (tls.Count > 0)
                     {
-                        listener.ListenerFilters.Add(new ListenerFilter { Name = "envoy.filters.listener.tls_inspector", TypedConfig = Any.Pack(new TlsInspector()) });
+                        listener.ListenerFilters.Add(new ListenerFilter { Name = TlsInspectorFilterName, TypedConfig = Any.Pack(new TlsInspector()) });
                         foreach (var (service, _) in tls)
                         {
                             var chain = TcpChain($"outbound_{port}_{service}", OutboundCluster(port, null, service));
@@ -203,10 +259,242 @@ public static class SnapshotBuilder
                 _listeners.Add(new XdsResource(listener.Name, listener));
             }
 
-            if (!Proxyless && ownService is not null && mesh.FindService(ownService) is { Mesh: true } own)
+            var own = !Proxyless && ownService is not null && mesh.FindService(ownService) is { Mesh: true } s ? s : null;
+            if (Intercepting)
+            {
+                BuildVirtualOutbound(outboundChains);
+                BuildVirtualInbound(own);
+            }
+            else if (own is not null)
             {
                 BuildInbound(own);
             }
+        }
+
+        // Unknown hosts on a dependency's port leave through the passthrough, as without a sidecar;
+        // the source workload lets the destination's sidecar (or app) know who called.
+        private void DecorateInterceptedRoute(RouteConfiguration config)
+        {
+            var allowAny = new VirtualHost { Name = AllowAnyVirtualHostName };
+            allowAny.Domains.Add("*");
+            allowAny.Routes.Add(new Route { Match = new RouteMatch { Prefix = "/" }, Route_ = new RouteAction { Cluster = PassthroughClusterName } });
+            config.VirtualHosts.Add(allowAny);
+            if (role.Workload is { } workload)
+            {
+                config.RequestHeadersToAdd.Add(SetHeader(SourceWorkloadHeader, workload));
+            }
+        }
+
+        // One dependency port's chains on virtualOutbound: HTTP by sniffed protocol, TLS by SNI,
+        // TCP by the destination IPs the mesh knows for the service.
+        private List<FilterChain> InterceptedOutboundChains(int port, List<(string Service, MeshPort Port)> entries)
+        {
+            var chains = new List<FilterChain>();
+            if (entries.Any(e => e.Port.IsHttp))
+            {
+                var chain = HttpChain($"outbound_{port}", OutboundRoute(port), null);
+                chain.Name = $"outbound_{port}_http";
+                chain.FilterChainMatch = new FilterChainMatch { DestinationPort = (uint)port };
+                chain.FilterChainMatch.ApplicationProtocols.AddRange(HttpApplicationProtocols);
+                chains.Add(chain);
+            }
+
+            var claimed = new HashSet<IPAddress>();
+            foreach (var (service, meshPort) in entries)
+            {
+                if (meshPort.Protocol == MeshProtocol.Tls)
+                {
+                    var chain = TcpChain($"outbound_{port}_{service}", OutboundCluster(port, null, service));
+                    chain.FilterChainMatch = new FilterChainMatch { DestinationPort = (uint)port, TransportProtocol = "tls" };
+                    chain.FilterChainMatch.ServerNames.AddRange(Domains(service, null));
+                    chains.Add(chain);
+                }
+                else if (meshPort.Protocol == MeshProtocol.Tcp)
+                {
+                    var match = new FilterChainMatch { DestinationPort = (uint)port };
+                    foreach (var address in AddressesOf(service, meshPort))
+                    {
+                        if (claimed.Add(address))
+                        {
+                            match.PrefixRanges.Add(new CidrRange { AddressPrefix = address.ToString(), PrefixLen = address.AddressFamily == AddressFamily.InterNetworkV6 ? 128u : 32u });
+                        }
+                    }
+
+                    // Without known addresses a TCP service cannot be told apart: the passthrough carries it.
+                    if (match.PrefixRanges.Count == 0)
+                    {
+                        continue;
+                    }
+
+                    var chain = TcpChain($"outbound_{port}_{service}", OutboundCluster(port, null, service));
+                    chain.FilterChainMatch = match;
+                    chains.Add(chain);
+                }
+            }
+
+            return chains;
+        }
+
+        private void BuildVirtualOutbound(List<FilterChain> chains)
+        {
+            var listener = new EnvoyListener
+            {
+                Name = VirtualOutboundListenerName,
+                Address = SocketAddress("0.0.0.0", OutboundPort),
+                TrafficDirection = TrafficDirection.Outbound,
+                DefaultFilterChain = TcpChain(PassthroughClusterName, PassthroughClusterName),
+            };
+            listener.ListenerFilters.Add(OriginalDstFilter());
+            if (chains.Any(c => c.FilterChainMatch.TransportProtocol == "tls"))
+            {
+                listener.ListenerFilters.Add(new ListenerFilter { Name = TlsInspectorFilterName, TypedConfig = Any.Pack(new TlsInspector()) });
+            }
+
+            listener.FilterChains.AddRange(chains);
+            _listeners.Add(new XdsResource(listener.Name, listener));
+
+            var passthrough = OriginalDstCluster(PassthroughClusterName);
+            UseDownstreamProtocol(passthrough);
+            _clusters[passthrough.Name] = new XdsResource(passthrough.Name, passthrough);
+        }
+
+        // Deliveries keep the original destination (the pod's own IP and port) and come from 127.0.0.6.
+        private void BuildVirtualInbound(MeshService? service)
+        {
+            var listener = new EnvoyListener
+            {
+                Name = VirtualInboundListenerName,
+                Address = SocketAddress("0.0.0.0", InboundPort),
+                TrafficDirection = TrafficDirection.Inbound,
+                DefaultFilterChain = TcpChain(InboundPassthroughClusterName, InboundPassthroughClusterName),
+            };
+            if (Interception == InterceptionMode.Tproxy)
+            {
+                // TPROXY keeps the original destination on the socket: the listener must accept foreign addresses.
+                listener.Transparent = true;
+            }
+
+            listener.ListenerFilters.Add(OriginalDstFilter());
+            foreach (var port in service?.Ports.OrderBy(p => p.InstancePort) ?? Enumerable.Empty<MeshPort>())
+            {
+                var clusterName = InboundCluster(port.InstancePort, service!.Name);
+                var cluster = OriginalDstCluster(clusterName);
+                cluster.UpstreamBindConfig = InboundBind();
+                AddHttp2Options(cluster, port.Protocol);
+                _clusters[clusterName] = new XdsResource(clusterName, cluster);
+
+                if (port.IsHttp)
+                {
+                    var routeConfig = InboundRouteConfig(port.InstancePort, clusterName);
+                    routeConfig.RequestHeadersToAdd.Add(SetHeader(DestinationServiceHeader, service.Name));
+                    var http = HttpChain($"inbound_{port.InstancePort}", null, routeConfig);
+                    http.Name = $"inbound_{port.InstancePort}_http";
+                    http.FilterChainMatch = new FilterChainMatch { DestinationPort = (uint)port.InstancePort };
+                    http.FilterChainMatch.ApplicationProtocols.AddRange(HttpApplicationProtocols);
+                    listener.FilterChains.Add(http);
+                }
+
+                // Also on HTTP ports: bytes that are not HTTP still reach the application.
+                var tcp = TcpChain($"inbound_{port.InstancePort}", clusterName);
+                tcp.FilterChainMatch = new FilterChainMatch { DestinationPort = (uint)port.InstancePort };
+                listener.FilterChains.Add(tcp);
+            }
+
+            _listeners.Add(new XdsResource(listener.Name, listener));
+
+            var passthrough = OriginalDstCluster(InboundPassthroughClusterName);
+            passthrough.UpstreamBindConfig = InboundBind();
+            UseDownstreamProtocol(passthrough);
+            _clusters[passthrough.Name] = new XdsResource(passthrough.Name, passthrough);
+        }
+
+        // The IPs of a TCP dependency on a port: registry instances of a mesh service, or an external's fixed addresses.
+        private List<IPAddress> AddressesOf(string name, MeshPort port)
+        {
+            IEnumerable<string> hosts = mesh.FindService(name) is { } service
+                ? InstancesOn(service, port).Select(i => i.Address)
+                : mesh.FindExternal(name)?.Addresses.Select(a => a.Host) ?? [];
+            return Canonical(hosts);
+        }
+
+        // Clients that dial an instance's IP send it as the Host: "IP", "IP:PORT", IPv6 in brackets.
+        private List<string> InstanceDomains(string name, MeshPort port)
+        {
+            var domains = new List<string>();
+            if (mesh.FindService(name) is not { } service)
+            {
+                return domains;
+            }
+
+            var suffix = port.Port.ToString(CultureInfo.InvariantCulture);
+            foreach (var address in Canonical(InstancesOn(service, port).Select(i => i.Address)))
+            {
+                var host = address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+                domains.Add(host);
+                domains.Add($"{host}:{suffix}");
+            }
+
+            return domains;
+        }
+
+        // Distinct IP literals in a fixed order (family, then text), without IPv6 scope ids.
+        private static List<IPAddress> Canonical(IEnumerable<string> hosts)
+        {
+            var result = new List<IPAddress>();
+            foreach (var host in hosts)
+            {
+                if (IPAddress.TryParse(host, out var address))
+                {
+                    result.Add(new IPAddress(address.GetAddressBytes()));
+                }
+            }
+
+            return [.. result.Distinct().OrderBy(a => a.AddressFamily).ThenBy(a => a.ToString(), StringComparer.Ordinal)];
+        }
+
+        private static Cluster OriginalDstCluster(string name) => new()
+        {
+            Name = name,
+            Type = Cluster.Types.DiscoveryType.OriginalDst,
+            ConnectTimeout = ConnectTimeout,
+            LbPolicy = Cluster.Types.LbPolicy.ClusterProvided,
+        };
+
+        private static BindConfig InboundBind() => new()
+        {
+            SourceAddress = new SocketAddress { Address = InboundBindAddress, PortValue = 0 },
+        };
+
+        // Passthrough keeps the client's protocol: h2c stays h2c, HTTP/1.1 stays HTTP/1.1.
+        private static void UseDownstreamProtocol(Cluster cluster)
+        {
+            var options = new HttpProtocolOptions
+            {
+                UseDownstreamProtocolConfig = new HttpProtocolOptions.Types.UseDownstreamHttpConfig
+                {
+                    HttpProtocolOptions = new Http1ProtocolOptions(),
+                    Http2ProtocolOptions = new Http2ProtocolOptions(),
+                },
+            };
+            cluster.TypedExtensionProtocolOptions.Add(HttpProtocolOptionsKey, Any.Pack(options));
+        }
+
+        private static HeaderValueOption SetHeader(string name, string value) => new()
+        {
+            Header = new HeaderValue { Key = name, Value = value },
+            AppendAction = HeaderValueOption.Types.HeaderAppendAction.OverwriteIfExistsOrAdd,
+        };
+
+        private static ListenerFilter OriginalDstFilter() => new() { Name = OriginalDstFilterName, TypedConfig = Any.Pack(new OriginalDst()) };
+
+        private static RouteConfiguration InboundRouteConfig(int port, string clusterName)
+        {
+            var routeConfig = new RouteConfiguration { Name = $"inbound|{port.ToString(CultureInfo.InvariantCulture)}" };
+            var host = new VirtualHost { Name = "inbound" };
+            host.Domains.Add("*");
+            host.Routes.Add(new Route { Match = new RouteMatch { Prefix = "/" }, Route_ = new RouteAction { Cluster = clusterName } });
+            routeConfig.VirtualHosts.Add(host);
+            return routeConfig;
         }
 
         private void AddApiListener(string name, string routeName)
@@ -229,7 +517,7 @@ public static class SnapshotBuilder
                 Address = SocketAddress("0.0.0.0", InboundPort),
                 TrafficDirection = TrafficDirection.Inbound,
             };
-            listener.ListenerFilters.Add(new ListenerFilter { Name = "envoy.filters.listener.original_dst", TypedConfig = Any.Pack(new OriginalDst()) });
+            listener.ListenerFilters.Add(OriginalDstFilter());
             foreach (var port in service.Ports.OrderBy(p => p.InstancePort))
             {
                 var clusterName = InboundCluster(port.InstancePort, service.Name);
@@ -247,12 +535,7 @@ public static class SnapshotBuilder
                 FilterChain chain;
                 if (port.IsHttp)
                 {
-                    var routeConfig = new RouteConfiguration { Name = $"inbound|{port.InstancePort}" };
-                    var host = new VirtualHost { Name = "inbound" };
-                    host.Domains.Add("*");
-                    host.Routes.Add(new Route { Match = new RouteMatch { Prefix = "/" }, Route_ = new RouteAction { Cluster = clusterName } });
-                    routeConfig.VirtualHosts.Add(host);
-                    chain = HttpChain($"inbound_{port.InstancePort}", null, routeConfig);
+                    chain = HttpChain($"inbound_{port.InstancePort}", null, InboundRouteConfig(port.InstancePort, clusterName));
                 }
                 else
                 {

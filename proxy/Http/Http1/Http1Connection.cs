@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
+using Herald.Proxy.Activation;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Upstream;
@@ -22,6 +23,7 @@ internal sealed partial class Http1Connection : IDisposable
     private readonly byte[] _remoteAddressText;
     private readonly TimeProvider _time;
     private CancellationTokenSource _requestTimeout;
+    private CancellationToken _connectionClosed;
     private uint _random;
 
     // Per-request state.
@@ -50,6 +52,9 @@ internal sealed partial class Http1Connection : IDisposable
         _random = (uint)Random.Shared.Next() | 1;
     }
 
+    /// <summary>Where the connection was going before a redirect (for ORIGINAL_DST clusters), if known.</summary>
+    public IPEndPoint? OriginalDestination { get; init; }
+
     public void Dispose() => _requestTimeout.Dispose();
 
     /// <summary>Set by the listener when a drain asks clients to go away.</summary>
@@ -57,6 +62,7 @@ internal sealed partial class Http1Connection : IDisposable
 
     public async Task RunAsync(CancellationToken connectionClosed)
     {
+        _connectionClosed = connectionClosed;
         _stats.DownstreamCxTotal.Increment();
         _stats.DownstreamCxHttp1Total.Increment();
         _stats.DownstreamCxActive.Increment();
@@ -283,8 +289,45 @@ internal sealed partial class Http1Connection : IDisposable
             return await WriteLocalReplyAsync(503, LocalReplies.NoCluster, CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
         }
 
+        if (cluster.Gate is { } gate)
+        {
+            return await ForwardHeldAsync(route, action, cluster, gate).ConfigureAwait(false);
+        }
+
+        return await ForwardToClusterAsync(route, action, cluster).ConfigureAwait(false);
+    }
+
+    // Scale from zero and burst holding: wait for capacity (the request body stays unread in
+    // the connection's bounded pipe meanwhile), then forward holding a slot until the exchange ends.
+    private async ValueTask<bool> ForwardHeldAsync(Route route, ClusterAction action, Cluster cluster, ActivationGate gate)
+    {
+        var wait = await ActivationWait.AcquireAsync(gate, action.Timeout, _time, _connectionClosed).ConfigureAwait(false);
+        if (!wait.Admitted)
+        {
+            if (wait.RouteTimedOut)
+            {
+                _responseFlags = "UT";
+                return await WriteLocalReplyAsync(504, LocalReplies.UpstreamTimeout, keepAlive: false).ConfigureAwait(false);
+            }
+
+            if (wait.Outcome == ActivationOutcome.Cancelled)
+            {
+                _responseFlags = "DC";
+                return false;
+            }
+
+            _responseFlags = "UO";
+            return await WriteLocalReplyAsync(503, ActivationGate.Reason(wait.Outcome), CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
+        }
+
+        using var lease = wait.Lease;
+        return await ForwardToClusterAsync(route, action, cluster).ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> ForwardToClusterAsync(Route route, ClusterAction action, Cluster cluster)
+    {
         ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(_request) : null;
-        var endpoint = cluster.Pick(new LoadBalancerContext(hash));
+        var endpoint = cluster.Pick(new LoadBalancerContext(hash, OriginalDestination));
         if (endpoint is null)
         {
             _responseFlags = "UH";

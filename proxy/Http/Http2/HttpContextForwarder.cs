@@ -19,7 +19,10 @@ internal static class HttpContextForwarder
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "host", "te",
     };
 
-    public static async Task ForwardAsync(HttpContext context, HttpConnectionManager manager)
+    public static Task ForwardAsync(HttpContext context, HttpConnectionManager manager) => ForwardAsync(context, manager, null);
+
+    /// <param name="originalDestination">Where the downstream connection was going before a redirect, for ORIGINAL_DST clusters.</param>
+    public static async Task ForwardAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination)
     {
         var stats = manager.Stats;
         var time = manager.Time;
@@ -32,7 +35,7 @@ internal static class HttpContextForwarder
         string? upstreamHost = null;
         try
         {
-            flags = await ForwardCoreAsync(context, manager, h => upstreamHost = h).ConfigureAwait(false);
+            flags = await ForwardCoreAsync(context, manager, originalDestination, h => upstreamHost = h).ConfigureAwait(false);
         }
         finally
         {
@@ -63,7 +66,7 @@ internal static class HttpContextForwarder
         }
     }
 
-    private static async Task<string> ForwardCoreAsync(HttpContext context, HttpConnectionManager manager, Action<string> setUpstreamHost)
+    private static async Task<string> ForwardCoreAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {
         var head = new HttpContextRequestHead(context);
         var route = manager.Config.RouteTable.Match(head);
@@ -95,14 +98,14 @@ internal static class HttpContextForwarder
                 context.Response.ContentLength = 0;
                 return "-";
             case ClusterAction action:
-                return await ForwardToClusterAsync(context, manager, route, action, head, setUpstreamHost).ConfigureAwait(false);
+                return await ForwardToClusterAsync(context, manager, route, action, head, originalDestination, setUpstreamHost).ConfigureAwait(false);
             default:
                 await LocalReplyAsync(context, 500, "unsupported route action").ConfigureAwait(false);
                 return "-";
         }
     }
 
-    private static async Task<string> ForwardToClusterAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Action<string> setUpstreamHost)
+    private static async Task<string> ForwardToClusterAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {
         var cluster = manager.Clusters.Get(action.PickCluster((uint)Random.Shared.Next()));
         if (cluster is null)
@@ -113,7 +116,7 @@ internal static class HttpContextForwarder
         }
 
         ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(head) : null;
-        var endpoint = cluster.Pick(new LoadBalancerContext(hash));
+        var endpoint = cluster.Pick(new LoadBalancerContext(hash, originalDestination));
         if (endpoint is null)
         {
             await LocalReplyAsync(context, 503, LocalReplies.NoHealthyUpstream).ConfigureAwait(false);
@@ -212,7 +215,8 @@ internal static class HttpContextForwarder
 
         var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri($"http://{endpoint.AddressText}{(pathAndQuery.Length == 0 ? "/" : pathAndQuery)}"))
         {
-            Version = protocol == UpstreamProtocol.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
+            // Only HTTP/2 clients come this way, so "the downstream's protocol" is HTTP/2.
+            Version = protocol is UpstreamProtocol.Http2 or UpstreamProtocol.UseDownstream ? HttpVersion.Version20 : HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Net;
 using Herald.Proxy.Observability.Stats;
 using Herald.Proxy.Upstream;
 using Herald.Tests.TestSupport;
@@ -236,6 +237,75 @@ public sealed class ClusterTests
         Assert.Equal(1, _dns.Lookups("a.local"));
         Assert.Equal(0, _time.ActiveTimers);
     }
+
+    [Fact]
+    public async Task Pick_OriginalDst_ReturnsTheOriginalDestinationAndReusesItsHost()
+    {
+        await using var cluster = NewOriginalDstCluster();
+        await cluster.StartAsync(CancellationToken.None);
+        var destination = new IPEndPoint(IPAddress.Parse("10.1.2.3"), 8080);
+
+        var first = cluster.Pick(new LoadBalancerContext(null, destination));
+        var second = cluster.Pick(new LoadBalancerContext(null, new IPEndPoint(IPAddress.Parse("10.1.2.3"), 8080)));
+        var other = cluster.Pick(new LoadBalancerContext(null, new IPEndPoint(IPAddress.Parse("10.1.2.4"), 8080)));
+
+        Assert.NotNull(first);
+        Assert.Equal(destination, first.Address);
+        Assert.Same(first, second);
+        Assert.Equal("10.1.2.4:8080", other!.AddressText);
+        Assert.Equal(["10.1.2.3:8080", "10.1.2.4:8080"], Addresses(cluster));
+        Assert.Equal(2, cluster.Stats.MembershipTotal.Value);
+    }
+
+    [Fact]
+    public async Task Pick_OriginalDstWithoutOriginalDestination_ReturnsNullAndCountsNoneHealthy()
+    {
+        await using var cluster = NewOriginalDstCluster();
+        await cluster.StartAsync(CancellationToken.None);
+
+        Assert.Null(cluster.Pick(new LoadBalancerContext(null)));
+        Assert.Equal(1, cluster.Stats.UpstreamCxNoneHealthy.Value);
+    }
+
+    [Fact]
+    public async Task CleanupTimer_OriginalDstHostUnusedForAnInterval_IsDropped()
+    {
+        await using var cluster = NewOriginalDstCluster();
+        await cluster.StartAsync(CancellationToken.None);
+        var destination = new IPEndPoint(IPAddress.Parse("10.1.2.3"), 8080);
+        var first = cluster.Pick(new LoadBalancerContext(null, destination));
+
+        // The first sweep sees it used since the last one; the second finds it idle.
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Single(cluster.Endpoints);
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Empty(cluster.Endpoints);
+        Assert.Equal(0, cluster.Stats.MembershipTotal.Value);
+
+        var again = cluster.Pick(new LoadBalancerContext(null, destination));
+        Assert.NotSame(first, again);
+    }
+
+    [Fact]
+    public async Task CleanupTimer_OriginalDstHostWithRequestInFlight_IsKept()
+    {
+        await using var cluster = NewOriginalDstCluster();
+        await cluster.StartAsync(CancellationToken.None);
+        var endpoint = cluster.Pick(new LoadBalancerContext(null, new IPEndPoint(IPAddress.Parse("10.1.2.3"), 8080)))!;
+        endpoint.BeginRequest();
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        _time.Advance(TimeSpan.FromSeconds(5));
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Same(endpoint, Assert.Single(cluster.Endpoints));
+        endpoint.EndRequest();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Empty(cluster.Endpoints);
+    }
+
+    private Cluster NewOriginalDstCluster() =>
+        new(new ClusterConfig { Name = "PassthroughCluster", Type = DiscoveryType.OriginalDst, LbPolicy = LoadBalancerPolicy.ClusterProvided }, _stats, _time, _dns);
 
     private Cluster NewCluster(DiscoveryType type, params EndpointConfig[] endpoints) =>
         new(new ClusterConfig { Name = "c", Type = type, Endpoints = [.. endpoints], DnsLookupFamily = DnsLookupFamily.V4Only }, _stats, _time, _dns);

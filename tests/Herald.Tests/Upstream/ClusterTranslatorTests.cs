@@ -56,13 +56,96 @@ public sealed class ClusterTranslatorTests
     }
 
     [Fact]
-    public void Translate_OriginalDstNotSupportedYet_ThrowsNamingType()
+    public void Translate_OriginalDstWithClusterProvided_HasNoEndpointsAndDefaultCleanup()
     {
-        var cluster = Static("web");
-        cluster.Type = EnvoyCluster.Types.DiscoveryType.OriginalDst;
+        var config = ClusterTranslator.Translate(OriginalDst("PassthroughCluster"), P);
 
-        var error = Reject(cluster, P + ".type");
-        Assert.Contains("not supported yet", error.Problem, StringComparison.Ordinal);
+        Assert.Equal(DiscoveryType.OriginalDst, config.Type);
+        Assert.Equal(LoadBalancerPolicy.ClusterProvided, config.LbPolicy);
+        Assert.Empty(config.Endpoints);
+        Assert.Equal(TimeSpan.FromSeconds(5), config.CleanupInterval);
+        Assert.Null(config.SourceAddress);
+    }
+
+    [Fact]
+    public void Translate_OriginalDstWithRoundRobin_ThrowsNamingLbPolicy()
+    {
+        var cluster = OriginalDst("web");
+        cluster.LbPolicy = EnvoyCluster.Types.LbPolicy.RoundRobin;
+
+        var error = Reject(cluster, P + ".lb_policy");
+        Assert.Contains("CLUSTER_PROVIDED", error.Fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Translate_OriginalDstWithLoadAssignment_ThrowsNamingLoadAssignment()
+    {
+        var cluster = OriginalDst("web");
+        cluster.LoadAssignment = Assignment(LbEndpoint("10.0.0.1", 80, null, HealthStatus.Unknown));
+
+        Reject(cluster, P + ".load_assignment");
+    }
+
+    [Fact]
+    public void Translate_CleanupIntervalOnStatic_ThrowsNamingCleanupInterval()
+    {
+        var cluster = Static("web", ("10.0.0.1", 80));
+        cluster.CleanupInterval = Duration.FromTimeSpan(TimeSpan.FromSeconds(1));
+
+        Reject(cluster, P + ".cleanup_interval");
+    }
+
+    [Fact]
+    public void Translate_CleanupInterval_IsRead()
+    {
+        var cluster = OriginalDst("web");
+        cluster.CleanupInterval = Duration.FromTimeSpan(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(TimeSpan.FromSeconds(30), ClusterTranslator.Translate(cluster, P).CleanupInterval);
+    }
+
+    [Fact]
+    public void Translate_UpstreamBindConfig_IsTheSourceAddress()
+    {
+        var cluster = OriginalDst("inbound|8080||b");
+        cluster.UpstreamBindConfig = new BindConfig { SourceAddress = new SocketAddress { Address = "127.0.0.6" } };
+
+        Assert.Equal(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.0.6"), 0), ClusterTranslator.Translate(cluster, P).SourceAddress);
+    }
+
+    [Fact]
+    public void Translate_UpstreamBindConfigNotAnAddress_ThrowsNamingAddress()
+    {
+        var cluster = OriginalDst("web");
+        cluster.UpstreamBindConfig = new BindConfig { SourceAddress = new SocketAddress { Address = "localhost" } };
+
+        Reject(cluster, P + ".upstream_bind_config.source_address.address");
+    }
+
+    [Fact]
+    public void Translate_UpstreamBindConfigWithFreebind_ThrowsNamingFreebind()
+    {
+        var cluster = OriginalDst("web");
+        cluster.UpstreamBindConfig = new BindConfig { SourceAddress = new SocketAddress { Address = "127.0.0.6" }, Freebind = true };
+
+        Reject(cluster, P + ".upstream_bind_config.freebind");
+    }
+
+    [Fact]
+    public void Translate_UseDownstreamProtocolConfig_FollowsTheClient()
+    {
+        var cluster = OriginalDst("PassthroughCluster");
+        var options = new HttpProtocolOptions
+        {
+            UseDownstreamProtocolConfig = new HttpProtocolOptions.Types.UseDownstreamHttpConfig
+            {
+                HttpProtocolOptions = new Http1ProtocolOptions(),
+                Http2ProtocolOptions = new Http2ProtocolOptions(),
+            },
+        };
+        cluster.TypedExtensionProtocolOptions.Add(ClusterTranslator.HttpProtocolOptionsKey, Any.Pack(options));
+
+        Assert.Equal(UpstreamProtocol.UseDownstream, ClusterTranslator.Translate(cluster, P).Protocol);
     }
 
     [Fact]
@@ -612,6 +695,13 @@ public sealed class ClusterTranslatorTests
 
         return cluster;
     }
+
+    private static EnvoyCluster OriginalDst(string name) => new()
+    {
+        Name = name,
+        Type = EnvoyCluster.Types.DiscoveryType.OriginalDst,
+        LbPolicy = EnvoyCluster.Types.LbPolicy.ClusterProvided,
+    };
 
     private static ClusterLoadAssignment Assignment(params LbEndpoint[] endpoints) => new()
     {
