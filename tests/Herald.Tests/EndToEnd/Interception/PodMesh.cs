@@ -60,9 +60,6 @@ public sealed class PodMesh : IAsyncLifetime
 
     internal PodSidecar SidecarB => _sidecarB ?? throw NotStarted();
 
-    /// <summary>How long starting the whole mesh took, for the record.</summary>
-    internal TimeSpan StartupTime { get; private set; }
-
     internal static string MeshYaml => $$"""
         services:
           - name: b
@@ -77,7 +74,6 @@ public sealed class PodMesh : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var started = DateTime.UtcNow;
         try
         {
             await StartAsync();
@@ -87,8 +83,6 @@ public sealed class PodMesh : IAsyncLifetime
             await DisposeAsync();
             throw;
         }
-
-        StartupTime = DateTime.UtcNow - started;
     }
 
     public async Task DisposeAsync()

@@ -1,12 +1,14 @@
 'use strict';
 // Raw TCP client for Herald's end-to-end tests.
-// Usage: node tcp-client.js --host HOST --port PORT [--bytes N] [--banner PREFIX] [--timeout-ms N]
+// Usage: node tcp-client.js --host HOST --port PORT [--bytes N] [--banner PREFIX] [--close-after-send] [--timeout-ms N]
 // Connects; with --banner, first waits (sending nothing) for one line starting with PREFIX
 // that the server speaks first; then sends N bytes of a fixed pattern (byte i = i * 31 + 7
-// mod 256), half-closes, reads until the server closes and compares what came back with
-// what was sent. Prints one JSON object on stdout:
-//   { connected, banner, bannerMs, sent, received, echoOk, firstMismatch, problems }
-// Exit code 0 when there is no problem, 1 otherwise. Every step is bounded by --timeout-ms.
+// mod 256), reads until all N came back, half-closes and waits for the server's own end of
+// stream. With --close-after-send it half-closes right after sending instead, before any echo
+// arrives (the FIN then travels behind the data). Compares what came back with what was sent
+// and prints one JSON object on stdout:
+//   { connected, banner, bannerMs, sent, received, echoOk, firstMismatch, serverEnded, problems }
+// Exit code 0 when there is no problem, 1 otherwise. The whole exchange is bounded by --timeout-ms.
 const net = require('net');
 
 function arg(name, fallback) {
@@ -22,6 +24,7 @@ if (!host || !port) {
 }
 const size = Number(arg('--bytes', '65536'));
 const bannerPrefix = arg('--banner', null);
+const closeAfterSend = process.argv.includes('--close-after-send');
 const timeoutMs = Number(arg('--timeout-ms', '10000'));
 
 const payload = Buffer.alloc(size);
@@ -30,11 +33,12 @@ for (let i = 0; i < size; i++) {
 }
 
 const result = {
-  connected: false, banner: null, bannerMs: null, sent: 0, received: 0, echoOk: false, firstMismatch: null, problems: [],
+  connected: false, banner: null, bannerMs: null, sent: 0, received: 0, echoOk: false, firstMismatch: null, serverEnded: false, problems: [],
 };
 const started = Date.now();
 let pending = Buffer.alloc(0);
 const echoed = [];
+let echoedBytes = 0;
 let waitingForBanner = bannerPrefix !== null;
 let finished = false;
 
@@ -56,6 +60,9 @@ function finish() {
     result.firstMismatch = i;
     result.problems.push(`echo: sent ${payload.length} bytes, got ${got.length} back, first difference at ${i}`);
   }
+  if (!result.serverEnded && result.problems.length === 0) {
+    result.problems.push('the connection closed without an end of stream from the server');
+  }
   if (!result.connected) {
     result.problems.push('never connected');
   }
@@ -75,8 +82,19 @@ const timer = setTimeout(() => {
 function send() {
   socket.write(payload, () => {
     result.sent = payload.length;
-    socket.end();
+    if (closeAfterSend) {
+      socket.end();
+    }
   });
+}
+
+function echo(chunk) {
+  echoed.push(chunk);
+  echoedBytes += chunk.length;
+  // Everything came back: now half-close, and the server's end of stream ends the exchange.
+  if (!closeAfterSend && echoedBytes >= payload.length && !socket.writableEnded) {
+    socket.end();
+  }
 }
 
 const socket = net.connect({ host, port, allowHalfOpen: true }, () => {
@@ -87,7 +105,7 @@ const socket = net.connect({ host, port, allowHalfOpen: true }, () => {
 });
 socket.on('data', (chunk) => {
   if (!waitingForBanner) {
-    echoed.push(chunk);
+    echo(chunk);
     return;
   }
   pending = Buffer.concat([pending, chunk]);
@@ -98,12 +116,15 @@ socket.on('data', (chunk) => {
   result.banner = pending.subarray(0, eol + 1).toString('latin1').replace(/\r?\n$/, '');
   result.bannerMs = Date.now() - started;
   waitingForBanner = false;
-  if (eol + 1 < pending.length) {
-    echoed.push(pending.subarray(eol + 1));
-  }
   send();
+  if (eol + 1 < pending.length) {
+    echo(pending.subarray(eol + 1));
+  }
 });
-socket.on('end', finish);
+socket.on('end', () => {
+  result.serverEnded = true;
+  finish();
+});
 socket.on('close', finish);
 socket.on('error', (err) => {
   result.problems.push(`error: ${err.message}`);
