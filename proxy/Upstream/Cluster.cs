@@ -198,6 +198,13 @@ internal sealed class Cluster : IAsyncDisposable
             return null;
         }
 
+        // A delivery that must come from its bind address (127.0.0.6, exempt from the
+        // interception rules) cannot go unbound to another address family: it would loop.
+        if (Config.SourceAddress is { } source && source.AddressFamily != destination.AddressFamily)
+        {
+            return null;
+        }
+
         if (_originalHosts.TryGetValue(destination, out var host))
         {
             host.MarkUsed();

@@ -277,7 +277,12 @@ public static class SnapshotBuilder
         {
             var allowAny = new VirtualHost { Name = AllowAnyVirtualHostName };
             allowAny.Domains.Add("*");
-            allowAny.Routes.Add(new Route { Match = new RouteMatch { Prefix = "/" }, Route_ = new RouteAction { Cluster = PassthroughClusterName } });
+            // No route timeout: unknown destinations may stream or long-poll, as they would without a sidecar.
+            allowAny.Routes.Add(new Route
+            {
+                Match = new RouteMatch { Prefix = "/" },
+                Route_ = new RouteAction { Cluster = PassthroughClusterName, Timeout = new Duration() },
+            });
             config.VirtualHosts.Add(allowAny);
             if (role.Workload is { } workload)
             {

@@ -53,6 +53,37 @@ public sealed class XdsTranslatorTests
         }
     }
 
+    [Theory]
+    [InlineData(InterceptionMode.Redirect)]
+    [InlineData(InterceptionMode.Tproxy)]
+    public void Translate_InterceptionSidecarSnapshot_IsAcceptedWhole(InterceptionMode mode)
+    {
+        using var registry = new ServiceRegistry(new ManualTimeProvider());
+        registry.Register("web", "10.1.0.1", 8080, new Dictionary<string, string> { ["version"] = "v1" }, "1.0.0");
+        registry.Register("cache", "10.1.0.2", 6379);
+        var snapshot = SnapshotBuilder.Build(MeshConfigLoader.Load(Mesh), registry.View(), new NodeRole(NodeKind.Sidecar, null, "frontend", "web", mode));
+
+        var config = XdsTranslator.Translate(EmptyStatic(), ToResources(snapshot), new StatsStore());
+
+        var outbound = Assert.Single(config.Listeners, l => l.Name == SnapshotBuilder.VirtualOutboundListenerName);
+        Assert.True(outbound.UseOriginalDestination);
+        Assert.Equal(15001, outbound.Address.Port);
+        Assert.NotNull(outbound.DefaultFilterChain?.Tcp);
+        var inbound = Assert.Single(config.Listeners, l => l.Name == SnapshotBuilder.VirtualInboundListenerName);
+        Assert.Equal(mode == InterceptionMode.Tproxy, inbound.Transparent);
+        var passthrough = Assert.Single(config.Clusters, c => c.Name == SnapshotBuilder.PassthroughClusterName);
+        Assert.Equal(Herald.Proxy.Upstream.DiscoveryType.OriginalDst, passthrough.Type);
+        Assert.Equal(Herald.Proxy.Upstream.UpstreamProtocol.UseDownstream, passthrough.Protocol);
+        var delivery = Assert.Single(config.Clusters, c => c.Name == "inbound|8080||web");
+        Assert.Equal(System.Net.IPAddress.Parse("127.0.0.6"), delivery.SourceAddress?.Address);
+
+        // A TCP dependency's instance address picks its chain; any other address passes through.
+        var cache = Herald.Proxy.Listeners.FilterChainSelector.Select(outbound, 6379, System.Net.IPAddress.Parse("10.1.0.2"), null);
+        Assert.Equal("outbound|6379||cache", cache?.Tcp?.Cluster);
+        var other = Herald.Proxy.Listeners.FilterChainSelector.Select(outbound, 6379, System.Net.IPAddress.Parse("10.9.9.9"), null);
+        Assert.Equal(SnapshotBuilder.PassthroughClusterName, other?.Tcp?.Cluster);
+    }
+
     [Fact]
     public void Translate_BadDynamicCluster_NamesTheResource()
     {

@@ -304,6 +304,26 @@ public sealed class ClusterTests
         Assert.Empty(cluster.Endpoints);
     }
 
+    [Fact]
+    public async Task Pick_OriginalDstBoundToIpv4WithIpv6Destination_RefusesRatherThanLoop()
+    {
+        await using var cluster = new Cluster(
+            new ClusterConfig
+            {
+                Name = "InboundPassthroughCluster",
+                Type = DiscoveryType.OriginalDst,
+                LbPolicy = LoadBalancerPolicy.ClusterProvided,
+                SourceAddress = new IPEndPoint(IPAddress.Parse("127.0.0.6"), 0),
+            },
+            _stats,
+            _time,
+            _dns);
+        await cluster.StartAsync(CancellationToken.None);
+
+        Assert.Null(cluster.Pick(new LoadBalancerContext(null, new IPEndPoint(IPAddress.Parse("fd00::3"), 8080))));
+        Assert.NotNull(cluster.Pick(new LoadBalancerContext(null, new IPEndPoint(IPAddress.Parse("10.0.0.3"), 8080))));
+    }
+
     private Cluster NewOriginalDstCluster() =>
         new(new ClusterConfig { Name = "PassthroughCluster", Type = DiscoveryType.OriginalDst, LbPolicy = LoadBalancerPolicy.ClusterProvided }, _stats, _time, _dns);
 
