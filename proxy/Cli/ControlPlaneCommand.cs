@@ -43,7 +43,8 @@ internal static class ControlPlaneCommand
         var services = new GrpcServiceRegistry();
         MapAds(services, host.Ads);
         await using var grpc = await GrpcServer.StartAsync(xds, services, CancellationToken.None).ConfigureAwait(false);
-        await using var registryApi = await RegistryApi.StartAsync(api, host.Registry, host.Ads, CancellationToken.None).ConfigureAwait(false);
+        await using var registryApi = await RegistryApi.StartAsync(api, host.Registry, host.Ads, host.Demand, CancellationToken.None).ConfigureAwait(false);
+        host.UseApiAddress(registryApi.BoundAddress);
         Console.Out.WriteLine($"herald control-plane: xDS (ADS) on {grpc.BoundAddress}, registry API on http://{registryApi.BoundAddress}");
         await WaitForStopAsync().ConfigureAwait(false);
         return CommandLine.ExitOk;

@@ -9,12 +9,38 @@ namespace Herald.Proxy.Cli;
 internal sealed class ControlPlaneHost : IAsyncDisposable
 {
     private readonly MeshFileWatcher? _watcher;
+    private readonly DemandUrlHolder _demandUrl;
 
-    private ControlPlaneHost(ServiceRegistry registry, AdsServer ads, MeshFileWatcher? watcher)
+    private ControlPlaneHost(ServiceRegistry registry, AdsServer ads, MeshFileWatcher? watcher, DemandUrlHolder demandUrl)
     {
         Registry = registry;
         Ads = ads;
         _watcher = watcher;
+        _demandUrl = demandUrl;
+    }
+
+    /// <summary>Demand that data planes holding requests reported (scale from zero), served at /v1/demand.</summary>
+    public DemandLog Demand { get; } = new();
+
+    /// <summary>
+    /// Tells data planes where to report demand: this control plane's registry API, when it
+    /// listens on an address they can dial (not a wildcard).
+    /// </summary>
+    public void UseApiAddress(System.Net.IPEndPoint api)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        if (api.Address.Equals(System.Net.IPAddress.Any) || api.Address.Equals(System.Net.IPAddress.IPv6Any))
+        {
+            return;
+        }
+
+        _demandUrl.Value = new Uri($"http://{api}/v1/demand");
+        Ads.UpdateMesh(Ads.CurrentMesh with { DemandUrl = _demandUrl.Value });
+    }
+
+    private sealed class DemandUrlHolder
+    {
+        public Uri? Value { get; set; }
     }
 
     public ServiceRegistry Registry { get; }
@@ -28,13 +54,14 @@ internal sealed class ControlPlaneHost : IAsyncDisposable
     public static Task<ControlPlaneHost?> StartAsync(string? path, MeshConfig? fixedMesh, TimeProvider time)
     {
         var registry = new ServiceRegistry(time);
+        var demandUrl = new DemandUrlHolder();
         AdsServer? ads = null;
         MeshFileWatcher? watcher = null;
         if (path is not null)
         {
             try
             {
-                watcher = new MeshFileWatcher(path, mesh => ads?.UpdateMesh(mesh), time);
+                watcher = new MeshFileWatcher(path, mesh => ads?.UpdateMesh(mesh with { DemandUrl = demandUrl.Value }), time);
             }
             catch (MeshConfigException e)
             {
@@ -50,15 +77,15 @@ internal sealed class ControlPlaneHost : IAsyncDisposable
             }
 
             var current = watcher;
-            ads = new AdsServer(() => current.Current, registry, time);
+            ads = new AdsServer(() => current.Current with { DemandUrl = demandUrl.Value }, registry, time);
         }
         else
         {
             var mesh = fixedMesh ?? MeshConfig.Empty;
-            ads = new AdsServer(() => mesh, registry, time);
+            ads = new AdsServer(() => mesh with { DemandUrl = demandUrl.Value }, registry, time);
         }
 
-        return Task.FromResult<ControlPlaneHost?>(new ControlPlaneHost(registry, ads, watcher));
+        return Task.FromResult<ControlPlaneHost?>(new ControlPlaneHost(registry, ads, watcher, demandUrl));
     }
 
     public ValueTask DisposeAsync()

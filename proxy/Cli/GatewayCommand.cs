@@ -63,7 +63,8 @@ internal static class GatewayCommand
             return CommandLine.ExitBadConfig;
         }
 
-        await using var registryApi = await RegistryApi.StartAsync(api, host.Registry, host.Ads, CancellationToken.None).ConfigureAwait(false);
+        await using var registryApi = await RegistryApi.StartAsync(api, host.Registry, host.Ads, host.Demand, CancellationToken.None).ConfigureAwait(false);
+        host.UseApiAddress(registryApi.BoundAddress);
         GrpcServer? grpc = null;
         if (xds is not null)
         {

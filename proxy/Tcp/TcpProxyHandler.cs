@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Herald.Proxy.Activation;
 using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Observability.Stats;
 using Herald.Proxy.Upstream;
@@ -72,6 +73,22 @@ internal sealed class TcpProxyHandler
             return;
         }
 
+        var lease = default(ActivationLease);
+        if (cluster.Gate is { } gate)
+        {
+            // A connection to a cluster with no endpoint (or at its limit) waits, unread, like a request.
+            var wait = await ActivationWait.AcquireAsync(gate, TimeSpan.Zero, _time, cancellationToken);
+            if (!wait.Admitted)
+            {
+                await CloseDownstreamAsync(downstream);
+                Log(startTime, startTimestamp, wait.Outcome == ActivationOutcome.Cancelled ? "DC" : "UO", null, 0, 0);
+                return;
+            }
+
+            lease = wait.Lease;
+        }
+
+        using var held = lease;
         var endpoint = cluster.Pick(new LoadBalancerContext(null, originalDestination));
         if (endpoint is null)
         {

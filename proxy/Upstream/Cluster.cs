@@ -27,6 +27,7 @@ internal sealed class Cluster : IAsyncDisposable
     // ORIGINAL_DST: a host per destination seen, dropped after a cleanup interval unused.
     private readonly ConcurrentDictionary<IPEndPoint, OriginalHost> _originalHosts = new();
 
+    private readonly HttpDemandSignal? _demandSignal;
     private EndpointSet _current;
     private ITimer? _refreshTimer;
     private Task _refresh = Task.CompletedTask;
@@ -46,7 +47,9 @@ internal sealed class Cluster : IAsyncDisposable
         _current = new EndpointSet([], LoadBalancerFactory.Create(config, [], random));
         if (config.Activation is { } policy)
         {
-            Gate = new ActivationGate(config.Name, policy, new ActivationStats(stats, config.Name), new HttpDemandSignal(policy, time), time);
+            var activationStats = new ActivationStats(stats, config.Name);
+            _demandSignal = new HttpDemandSignal(policy, activationStats, time);
+            Gate = new ActivationGate(config.Name, policy, activationStats, _demandSignal, time);
             Gate.SetEndpointCount(0);
         }
     }
@@ -183,6 +186,7 @@ internal sealed class Cluster : IAsyncDisposable
         }
 
         Gate?.Dispose();
+        _demandSignal?.Dispose();
         _disposed.Dispose();
     }
 

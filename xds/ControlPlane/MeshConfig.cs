@@ -13,6 +13,12 @@ public sealed record MeshConfig(
 {
     public static MeshConfig Empty { get; } = new([], [], [], []);
 
+    /// <summary>
+    /// Not from the file: the control plane's own demand endpoint (<c>/v1/demand</c>), given to
+    /// data planes in activation policies so they report demand to it too.
+    /// </summary>
+    public Uri? DemandUrl { get; init; }
+
     public MeshService? FindService(string name)
     {
         foreach (var service in Services)

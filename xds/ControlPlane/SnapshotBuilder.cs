@@ -45,6 +45,9 @@ public static class SnapshotBuilder
     public const string PassthroughClusterName = "PassthroughCluster";
     public const string InboundPassthroughClusterName = "InboundPassthroughCluster";
     public const string AllowAnyVirtualHostName = "allow_any";
+
+    /// <summary>Cluster metadata key of the activation policy (scale from zero, burst holding).</summary>
+    public const string ActivationMetadataKey = "herald.activation";
     public const string SourceWorkloadHeader = "x-herald-source-workload";
     public const string DestinationServiceHeader = "x-herald-destination-service";
 
@@ -561,10 +564,10 @@ public static class SnapshotBuilder
             {
                 var meshPort = service.Ports.First(p => p.Port == port);
                 var instances = InstancesOn(service, meshPort);
-                AddEdsCluster(OutboundCluster(port, null, name), meshPort.Protocol, instances);
+                AddEdsCluster(OutboundCluster(port, null, name), meshPort.Protocol, instances, service.Activation);
                 foreach (var subset in service.Subsets)
                 {
-                    AddEdsCluster(OutboundCluster(port, subset.Name, name), meshPort.Protocol, instances.Where(i => InSubset(i, subset)).ToList());
+                    AddEdsCluster(OutboundCluster(port, subset.Name, name), meshPort.Protocol, instances.Where(i => InSubset(i, subset)).ToList(), service.Activation);
                 }
 
                 return;
@@ -591,7 +594,7 @@ public static class SnapshotBuilder
                 var instances = external.Addresses
                     .Select(a => new ServiceInstance(string.Empty, name, a.Host, a.Port, new Dictionary<string, string>(), null, null, default, null))
                     .ToList();
-                AddEdsCluster(clusterName, external.Protocol, instances);
+                AddEdsCluster(clusterName, external.Protocol, instances, null);
             }
             else
             {
@@ -608,7 +611,7 @@ public static class SnapshotBuilder
             }
         }
 
-        private void AddEdsCluster(string name, MeshProtocol protocol, IReadOnlyList<ServiceInstance> instances)
+        private void AddEdsCluster(string name, MeshProtocol protocol, IReadOnlyList<ServiceInstance> instances, MeshActivation? activation)
         {
             var cluster = new Cluster
             {
@@ -618,6 +621,11 @@ public static class SnapshotBuilder
                 ConnectTimeout = ConnectTimeout,
                 LbPolicy = Cluster.Types.LbPolicy.RoundRobin,
             };
+            if (activation is not null && !Proxyless)
+            {
+                cluster.Metadata = ActivationMetadata(activation);
+            }
+
             AddHttp2Options(cluster, protocol);
             _clusters[name] = new XdsResource(name, cluster);
 
@@ -632,6 +640,33 @@ public static class SnapshotBuilder
                 .Select(g => (IReadOnlyList<(string, int)>)g.Select(i => (i.Address, i.Port)).Distinct().Order().ToList())
                 .ToList();
             _endpoints[name] = new XdsResource(name, Assignment(name, localities, endpoints));
+        }
+
+        // The data plane's activation policy travels in the cluster's metadata (key herald.activation).
+        private Metadata ActivationMetadata(MeshActivation activation)
+        {
+            var policy = new Struct
+            {
+                Fields =
+                {
+                    ["hold_timeout"] = Value.ForString($"{(long)activation.HoldTimeout.TotalMilliseconds}ms"),
+                    ["queue_depth"] = Value.ForNumber(activation.QueueDepth),
+                    ["endpoint_concurrency"] = Value.ForNumber(activation.EndpointConcurrency),
+                },
+            };
+            if (activation.Webhook is { } webhook)
+            {
+                policy.Fields["webhook"] = Value.ForString(webhook.ToString());
+            }
+
+            if (mesh.DemandUrl is { } demand)
+            {
+                policy.Fields["control_plane"] = Value.ForString(demand.ToString());
+            }
+
+            var metadata = new Metadata();
+            metadata.FilterMetadata.Add(ActivationMetadataKey, policy);
+            return metadata;
         }
 
         private void AddHttp2Options(Cluster cluster, MeshProtocol protocol)

@@ -317,7 +317,7 @@ internal sealed partial class Http1Connection : IDisposable
             }
 
             _responseFlags = "UO";
-            return await WriteLocalReplyAsync(503, ActivationGate.Reason(wait.Outcome), CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
+            return await WriteLocalReplyAsync(503, gate.Explain(wait.Outcome), CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
         }
 
         using var lease = wait.Lease;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Herald.Proxy.Activation;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Upstream;
@@ -115,6 +116,38 @@ internal static class HttpContextForwarder
             return "NC";
         }
 
+        if (cluster.Gate is not { } gate)
+        {
+            return await ForwardToEndpointAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
+        }
+
+        // Scale from zero and burst holding: the stream waits (its body unread, under HTTP/2
+        // flow control) until the gate admits it, then holds a slot until the exchange ends.
+        var wait = await ActivationWait.AcquireAsync(gate, action.Timeout, manager.Time, context.RequestAborted).ConfigureAwait(false);
+        if (!wait.Admitted)
+        {
+            if (wait.RouteTimedOut)
+            {
+                await LocalReplyAsync(context, 504, LocalReplies.UpstreamTimeout).ConfigureAwait(false);
+                return "UT";
+            }
+
+            if (wait.Outcome == ActivationOutcome.Cancelled)
+            {
+                context.Abort();
+                return "DC";
+            }
+
+            await LocalReplyAsync(context, 503, gate.Explain(wait.Outcome)).ConfigureAwait(false);
+            return "UO";
+        }
+
+        using var lease = wait.Lease;
+        return await ForwardToEndpointAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
+    }
+
+    private static async Task<string> ForwardToEndpointAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    {
         ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(head) : null;
         var endpoint = cluster.Pick(new LoadBalancerContext(hash, originalDestination));
         if (endpoint is null)
