@@ -10,10 +10,20 @@ internal static class HeraldCli
 {
     public static ChildProcess Start(params string[] args)
     {
+        var command = CommandLine(args);
+        return ChildProcess.Start(command[0], command[1..]);
+    }
+
+    /// <summary>
+    /// The full command line that runs <c>herald ARGS</c> (program first), for callers that
+    /// put a prefix in front, such as <c>ip netns exec NS setpriv ...</c>.
+    /// </summary>
+    public static string[] CommandLine(params string[] args)
+    {
         var bin = Environment.GetEnvironmentVariable("HERALD_BIN");
         if (!string.IsNullOrEmpty(bin))
         {
-            return ChildProcess.Start(bin, args);
+            return [bin, .. args];
         }
 
         var dll = Path.Combine(AppContext.BaseDirectory, "herald.dll");
@@ -22,7 +32,7 @@ internal static class HeraldCli
             throw new InvalidOperationException($"{dll} is missing: build the test project (it references proxy/Herald.Proxy.csproj) or set HERALD_BIN.");
         }
 
-        return ChildProcess.Start(DotnetHost(), [dll, .. args]);
+        return [DotnetHost(), dll, .. args];
     }
 
     /// <summary>True when a process that just exited failed to bind a port someone else took meanwhile.</summary>

@@ -2,6 +2,7 @@
 // gRPC echo server for Herald's end-to-end tests (@grpc/grpc-js, the real third-party stack).
 // Usage: node grpc-server.js [--port N]   (0 = any free port)
 // Prints "listening PORT" on stdout once bound. Runs until killed.
+// Required as a module it starts nothing and exports { Echo, handlers } (pod-server.js uses them).
 //
 // Every call: request metadata keys starting with "x-" come back as initial metadata
 // (same key), and the trailing metadata carries "x-trailer: <method>".
@@ -115,19 +116,23 @@ const handlers = {
   },
 };
 
-const server = new grpc.Server();
-server.addService(echo.service, handlers);
-server.bindAsync(`127.0.0.1:${arg('--port', '0')}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) {
-    console.error(`bind failed: ${err.message}`);
-    process.exit(1);
-  }
-  console.log(`listening ${port}`);
-});
+module.exports = { Echo: echo, handlers };
 
-function stop() {
-  server.forceShutdown();
-  process.exit(0);
+if (require.main === module) {
+  const server = new grpc.Server();
+  server.addService(echo.service, handlers);
+  server.bindAsync(`127.0.0.1:${arg('--port', '0')}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
+    if (err) {
+      console.error(`bind failed: ${err.message}`);
+      process.exit(1);
+    }
+    console.log(`listening ${port}`);
+  });
+
+  const stop = () => {
+    server.forceShutdown();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);

@@ -4,7 +4,7 @@
 // Prints "listening PORT" on stdout once bound. Echoes every text message as text and
 // every binary message as binary; a text message "headers" is answered with the upgrade
 // request's headers as JSON; when the client closes, it closes back with the same code
-// and reason.
+// and reason. Required as a module it starts nothing and exports { onConnection }.
 const { WebSocketServer } = require('ws');
 
 function arg(name, fallback) {
@@ -12,9 +12,8 @@ function arg(name, fallback) {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 
-const server = new WebSocketServer({ host: '127.0.0.1', port: Number(arg('--port', '0')), maxPayload: 16 * 1024 * 1024 });
-server.on('listening', () => console.log(`listening ${server.address().port}`));
-server.on('connection', (socket, request) => {
+// The echo behaviour of one connection (pod-server.js uses it too).
+function onConnection(socket, request) {
   socket.on('message', (data, isBinary) => {
     if (!isBinary && data.toString() === 'headers') {
       socket.send(JSON.stringify({ url: request.url, headers: request.headers }));
@@ -25,15 +24,23 @@ server.on('connection', (socket, request) => {
   socket.on('close', (code, reason) => {
     console.log(`closed ${code} ${reason.toString()}`);
   });
-});
-server.on('error', (err) => {
-  console.error(`server error: ${err.message}`);
-  process.exit(1);
-});
-
-function stop() {
-  server.close();
-  process.exit(0);
 }
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+
+module.exports = { onConnection };
+
+if (require.main === module) {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: Number(arg('--port', '0')), maxPayload: 16 * 1024 * 1024 });
+  server.on('listening', () => console.log(`listening ${server.address().port}`));
+  server.on('connection', onConnection);
+  server.on('error', (err) => {
+    console.error(`server error: ${err.message}`);
+    process.exit(1);
+  });
+
+  const stop = () => {
+    server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
