@@ -196,7 +196,9 @@ internal sealed class ListenerHost : IAsyncDisposable
 
         if (handler is TcpProxyHandler tcp)
         {
-            await tcp.HandleAsync(context.Transport, context.RemoteEndPoint, original, context.ConnectionClosed).ConfigureAwait(false);
+            // Not ConnectionClosed: Kestrel fires it at the client's FIN, and a half-closed client
+            // still waits for the rest of the upstream's bytes. The relay ends when both directions do.
+            await tcp.HandleAsync(context.Transport, context.RemoteEndPoint, original, CancellationToken.None).ConfigureAwait(false);
             return;
         }
 

@@ -863,6 +863,8 @@ public static class SnapshotBuilder
                 hcm.Rds = new Rds { RouteConfigName = rdsName, ConfigSource = Ads() };
             }
 
+            // Envoy refuses WebSocket upgrades unless asked to allow them; a mesh carries them as Istio does.
+            hcm.UpgradeConfigs.Add(new HttpConnectionManager.Types.UpgradeConfig { UpgradeType = "websocket" });
             hcm.HttpFilters.Add(Router());
             var chain = new FilterChain { Name = statPrefix };
             chain.Filters.Add(new Filter { Name = HttpConnectionManagerName, TypedConfig = Any.Pack(hcm) });

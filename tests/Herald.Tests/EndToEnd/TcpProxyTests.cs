@@ -22,6 +22,22 @@ public sealed class TcpProxyTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task EchoServer_ClientHalfClosesRightAfterSending_StillGetsEveryByteBack()
+    {
+        await using var echo = TcpEchoServer.Start();
+        await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
+            .TcpListener("tcp", "echo")
+            .Cluster("echo", echo.Port));
+
+        // The FIN often arrives before the upstream connection is even made; it must not end the relay.
+        for (var i = 0; i < 30; i++)
+        {
+            var (sent, received) = await TcpChecks.SendHalfCloseThenReadAsync(herald.ListenerPort("tcp"), 1024, TimeSpan.FromSeconds(10));
+            Assert.True(sent.AsSpan().SequenceEqual(received), $"attempt {i}: sent {sent.Length} bytes, {received.Length} came back");
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task ServerFirstProtocol_ClientSendsNothing_BannerArrivesQuickly()
     {
         await using var server = ServerFirstServer.Start();

@@ -49,6 +49,37 @@ public static class TcpChecks
     }
 
     /// <summary>Connects, sends nothing, and reads what the server says first (up to the first LF).</summary>
+    /// <summary>
+    /// Sends <paramref name="size"/> bytes, half-closes at once (before any echo is back), then
+    /// reads until the server's end of stream: what a client of a request/response protocol
+    /// that signals "request complete" with FIN does.
+    /// </summary>
+    public static async Task<(byte[] Sent, byte[] Received)> SendHalfCloseThenReadAsync(int port, int size, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), cts.Token);
+        var sent = new byte[size];
+        Random.Shared.NextBytes(sent);
+        await socket.SendAsync(sent, SocketFlags.None, cts.Token);
+        socket.Shutdown(SocketShutdown.Send);
+
+        using var received = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        while (true)
+        {
+            var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            if (read == 0)
+            {
+                break;
+            }
+
+            received.Write(buffer, 0, read);
+        }
+
+        return (sent, received.ToArray());
+    }
+
     public static async Task<string> ReadBannerAsync(int port, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
