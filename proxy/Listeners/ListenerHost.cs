@@ -36,6 +36,7 @@ internal sealed class ListenerHost : IAsyncDisposable
         _clusters = clusters;
         _httpClients = httpClients;
         _state = BuildState(config, null);
+        _listenerStats = new ListenerStats(stats, config.Address, config.Source.StatPrefix);
     }
 
     /// <summary>The listener's config and a handler per filter chain, swapped whole on update.</summary>
@@ -89,6 +90,9 @@ internal sealed class ListenerHost : IAsyncDisposable
     }
 
     public IPEndPoint BoundAddress { get; private set; } = new(IPAddress.None, 0);
+
+    // Named by the configured address, as Envoy does.
+    private readonly ListenerStats _listenerStats;
 
     public static async Task<ListenerHost> StartAsync(ListenerConfig config, StatsStore stats, ClusterManager clusters, UpstreamHttpClients httpClients, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -166,6 +170,22 @@ internal sealed class ListenerHost : IAsyncDisposable
 
     private async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
     {
+        var stats = _listenerStats;
+        stats.DownstreamCxTotal.Increment();
+        stats.DownstreamCxActive.Increment();
+        try
+        {
+            await ServeConnectionAsync(context, next).ConfigureAwait(false);
+        }
+        finally
+        {
+            stats.DownstreamCxActive.Decrement();
+            stats.DownstreamCxDestroy.Increment();
+        }
+    }
+
+    private async Task ServeConnectionAsync(ConnectionContext context, ConnectionDelegate next)
+    {
         var state = Volatile.Read(ref _state);
         var config = state.Config;
         var local = context.LocalEndPoint as IPEndPoint;
@@ -190,6 +210,7 @@ internal sealed class ListenerHost : IAsyncDisposable
         var chain = FilterChainSelector.Select(config, destinationPort, destinationAddress, sniff);
         if (chain is null || !state.Handlers.TryGetValue(chain, out var handler))
         {
+            _listenerStats.NoFilterChainMatch.Increment();
             context.Abort();
             return;
         }

@@ -35,6 +35,11 @@ public sealed class AdminEndpointTests
         Assert.True(await herald.GetStatAsync("cluster.backend.upstream_cx_active") >= 1, "upstream_cx_active");
         Assert.True(stats.ContainsKey("cluster.backend.upstream_rq_time"), "cluster.backend.upstream_rq_time missing from /stats");
 
+        // Listener stats are named by the listener's address, as Envoy's: one keep-alive connection.
+        var listener = $"listener.127.0.0.1_{herald.ListenerPort("ingress")}";
+        Assert.Equal(1, await herald.GetStatAsync($"{listener}.downstream_cx_total"));
+        Assert.Equal(1, await herald.GetStatAsync($"{listener}.downstream_cx_active"));
+
         var prometheus = await herald.GetAdminAsync("/stats/prometheus");
         Assert.Matches(new Regex($"(?m)^envoy_cluster_upstream_rq_total\\{{envoy_cluster_name=\"backend\"\\}} {Requests}$"), prometheus);
 
