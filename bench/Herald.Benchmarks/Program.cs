@@ -12,9 +12,15 @@ internal static class Program
     /// a short job: 3 warm-ups, 5 iterations; good for a table in a few minutes, not for
     /// publishing. Benchmarks run in process by default: BenchmarkDotNet's separate build
     /// cannot restore the proxy, which is self-contained (linux-x64) in Release.
+    /// <c>--activation [--quick] [--e2e [--herald PATH]]</c> runs <see cref="ActivationBench"/> instead.
     /// </summary>
-    public static void Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
+        if (Array.IndexOf(args, "--activation") >= 0)
+        {
+            return await ActivationBench.RunAsync(args);
+        }
+
         var quick = Array.IndexOf(args, "--quick") >= 0;
         var rest = Array.FindAll(args, a => a != "--quick");
         var job = quick
@@ -27,5 +33,6 @@ internal static class Program
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, config);
+        return 0;
     }
 }
