@@ -46,6 +46,9 @@ public static class SnapshotBuilder
     public const string InboundPassthroughClusterName = "InboundPassthroughCluster";
     public const string AllowAnyVirtualHostName = "allow_any";
 
+    /// <summary>Envoy's route timeout when a route sets none.</summary>
+    public static readonly TimeSpan DefaultRouteTimeout = TimeSpan.FromSeconds(15);
+
     /// <summary>Cluster metadata key of the activation policy (scale from zero, burst holding).</summary>
     public const string ActivationMetadataKey = "herald.activation";
     public const string SourceWorkloadHeader = "x-herald-source-workload";
@@ -688,6 +691,15 @@ public static class SnapshotBuilder
             var routes = new List<Route>();
             var service = mesh.FindService(name);
             var routing = service?.Routing ?? mesh.FindExternal(name)!.Routing;
+
+            // A held request must be able to wait its whole hold: without a timeout of its own,
+            // the route gets the hold timeout instead of Envoy's 15 s default (which would end
+            // every longer hold with a 504 before the hold's own 503).
+            if (service?.Activation is { } activation && routing.Timeout is null && activation.HoldTimeout > DefaultRouteTimeout)
+            {
+                routing = routing with { Timeout = activation.HoldTimeout };
+            }
+
             foreach (var rule in routing.Rules)
             {
                 var action = Action(service, name, port, rule.Action);

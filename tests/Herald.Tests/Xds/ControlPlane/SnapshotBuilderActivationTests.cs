@@ -89,6 +89,18 @@ public sealed class SnapshotBuilderActivationTests
     }
 
     [Fact]
+    public void Build_ActivationWithoutRouteTimeout_RouteWaitsAtLeastTheHold()
+    {
+        using var registry = new ServiceRegistry(new ManualTimeProvider());
+
+        var snapshot = SnapshotBuilder.Build(MeshConfigLoader.Load(Mesh), registry.View(), new NodeRole(NodeKind.Gateway, "edge", null, null));
+
+        var routes = snapshot.Routes.Resources.Values.Select(r => (Envoy.Config.Route.V3.RouteConfiguration)r.Message).Single();
+        var action = routes.VirtualHosts.Single().Routes.Single().Route_;
+        Assert.Equal(TimeSpan.FromSeconds(45), action.Timeout.ToTimeSpan());
+    }
+
+    [Fact]
     public void Build_ProxylessClient_GetsNoActivationMetadata()
     {
         using var registry = new ServiceRegistry(new ManualTimeProvider());
