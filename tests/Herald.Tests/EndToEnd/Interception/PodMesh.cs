@@ -66,6 +66,10 @@ public sealed class PodMesh : IAsyncLifetime
             mesh: true
             ports:
         {{PortsYaml()}}
+          - name: cold
+            mesh: false
+            ports: [{port: 8081, protocol: http2}]
+            activation: {hold_timeout: 9s}
         sidecars:
           - workload: a
           - workload: b
@@ -165,7 +169,7 @@ public sealed class PodMesh : IAsyncLifetime
     }
 
     /// <summary>PUT /v1/registry/instances through curl in the hub.</summary>
-    private async Task RegisterAsync(string service, Pod pod, int port)
+    internal async Task RegisterAsync(string service, Pod pod, int port)
     {
         var body = JsonSerializer.Serialize(new
         {

@@ -32,6 +32,34 @@ public sealed class SidecarInterceptionTests : IClassFixture<PodMesh>
     private PodNetwork Network => _mesh.Network;
 
     [Fact]
+    public async Task H2c_ServiceScaledToZero_HeldByTheInterceptingSidecarUntilAnInstanceRegisters()
+    {
+        // Issue #5 through interception: the application dials an address nobody has, by the
+        // service's name (Host); A's sidecar holds the request, reports demand to the control
+        // plane, and sends it the moment an instance of "cold" (C's server) is registered.
+        var held = "cluster.outbound|8081||cold.activation.held";
+        var address = Network.Hub.Address.GetAddressBytes();
+        address[3] = 99;
+        var nowhere = new System.Net.IPAddress(address);
+        var request = PodClients.HttpAsync(Network, _mesh.A, $"http://{nowhere}:8081/cold-start", "--http2-prior-knowledge", "-H", "host: cold");
+
+        Assert.Equal(1, await _mesh.SidecarA.WaitForStatAsync(held, v => v == 1));
+        var demand = await Network.CurlAsync(Network.Hub, $"http://{Network.Hub.Address}:{PodMesh.ApiPort}/v1/demand");
+        Assert.Contains("\"cluster\":\"outbound|8081||cold\"", demand.Stdout, StringComparison.Ordinal);
+        Assert.False(request.IsCompleted, "the request was answered before any instance of cold existed");
+
+        await _mesh.RegisterAsync("cold", _mesh.C, 8081);
+        var response = await request;
+
+        Assert.True(response.Status == 200, $"{response}\n{_mesh.Transcripts()}");
+        Assert.Equal("2", response.HttpVersion);
+        Assert.Equal("c", response.Request.GetProperty("server").GetString());
+        Assert.Equal("a", response.Header(SourceWorkloadHeader));
+        Assert.Equal(0, await _mesh.SidecarA.StatAsync(held));
+        Assert.Equal(1, await _mesh.SidecarA.StatAsync("cluster.outbound|8081||cold.activation.released"));
+    }
+
+    [Fact]
     public async Task Http1_MeshToMesh_ReachesBThroughBothSidecars()
     {
         var outbound = OutboundCluster(PodServer.Http1Port, "upstream_rq_total");
