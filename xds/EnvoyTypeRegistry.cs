@@ -27,6 +27,8 @@ public static class EnvoyTypeRegistry
         Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager.Descriptor.File,
         Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy.Descriptor.File,
         Envoy.Extensions.Filters.Http.Router.V3.Router.Descriptor.File,
+        Envoy.Extensions.Filters.Http.LocalRatelimit.V3.LocalRateLimit.Descriptor.File,
+        Envoy.Extensions.Filters.Http.Fault.V3.HTTPFault.Descriptor.File,
         Envoy.Extensions.AccessLoggers.File.V3.FileAccessLog.Descriptor.File,
         Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions.Descriptor.File,
         Envoy.Extensions.Filters.Listener.TlsInspector.V3.TlsInspector.Descriptor.File,

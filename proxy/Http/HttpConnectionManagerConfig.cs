@@ -18,6 +18,9 @@ internal sealed class HttpConnectionManagerConfig
 
     public required IReadOnlyList<IAccessLogSink> AccessLogs { get; init; }
 
+    /// <summary>HTTP filters before the router (local rate limit, fault); null when there are none.</summary>
+    public Filters.HttpFilterChain? HttpFilters { get; init; }
+
     /// <summary>Envoy's <c>use_remote_address</c>: the proxy is the edge; append to x-forwarded-for.</summary>
     public bool UseRemoteAddress { get; init; }
 

@@ -1,4 +1,5 @@
 using Herald.Proxy.Config;
+using Herald.Proxy.Http.Filters;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Observability.Stats;
@@ -90,7 +91,7 @@ internal static class HttpConnectionManagerTranslator
                 "Put the routes inline under route_config");
         }
 
-        ValidateHttpFilters(config, path);
+        var httpFilters = TranslateHttpFilters(config, path, stats);
 
         var accessLogs = new List<IAccessLogSink>();
         for (var i = 0; i < config.AccessLog.Count; i++)
@@ -175,6 +176,7 @@ internal static class HttpConnectionManagerTranslator
             RouteTable = routeTable,
             RdsName = rdsName,
             AccessLogs = accessLogs,
+            HttpFilters = httpFilters,
             UseRemoteAddress = config.UseRemoteAddress ?? false,
             GenerateRequestId = config.GenerateRequestId ?? true,
             PreserveExternalRequestId = config.PreserveExternalRequestId,
@@ -189,7 +191,8 @@ internal static class HttpConnectionManagerTranslator
         };
     }
 
-    private static void ValidateHttpFilters(HttpConnectionManagerProto config, string path)
+    // The router last; before it, Herald's local rate limit and fault filters, each at most once, in any order.
+    private static HttpFilterChain? TranslateHttpFilters(HttpConnectionManagerProto config, string path, StatsStore stats)
     {
         if (config.HttpFilters.Count == 0)
         {
@@ -199,32 +202,63 @@ internal static class HttpConnectionManagerTranslator
                 $"Add the router filter ({RouterFilterName}) as the last HTTP filter");
         }
 
+        List<HttpFilter>? filters = null;
         for (var i = 0; i < config.HttpFilters.Count; i++)
         {
             var filter = config.HttpFilters[i];
             var filterPath = FieldPolicy.Index(path, "http_filters", i);
             FieldPolicy.RequireOnly(filter, filterPath, "name", "typed_config");
-            var isRouter = filter.TypedConfig is null
-                ? filter.Name == RouterFilterName
-                : filter.TypedConfig.TypeUrl == RouterTypeUrl;
-            if (!isRouter)
+            var typeUrl = filter.TypedConfig?.TypeUrl;
+            var isRouter = typeUrl is null ? filter.Name == RouterFilterName : typeUrl == RouterTypeUrl;
+            var last = i == config.HttpFilters.Count - 1;
+            if (isRouter)
             {
-                throw new ConfigException(
+                if (!last)
+                {
+                    throw new ConfigException(filterPath, "the router filter must be the last HTTP filter", "Move it to the end of http_filters");
+                }
+
+                if (filter.TypedConfig is not null)
+                {
+                    var router = filter.TypedConfig.Unpack<Envoy.Extensions.Filters.Http.Router.V3.Router>();
+                    FieldPolicy.RequireOnly(router, FieldPolicy.Join(filterPath, "typed_config"));
+                }
+
+                continue;
+            }
+
+            var typedPath = FieldPolicy.Join(filterPath, "typed_config");
+            HttpFilter translated = typeUrl switch
+            {
+                LocalRateLimitSettings.TypeUrl => new LocalRateLimitFilter(
+                    LocalRateLimitSettings.Translate(filter.TypedConfig!.Unpack<Envoy.Extensions.Filters.Http.LocalRatelimit.V3.LocalRateLimit>(), typedPath, perRoute: false),
+                    stats),
+                FaultSettings.TypeUrl => new FaultFilter(
+                    FaultSettings.Translate(filter.TypedConfig!.Unpack<Envoy.Extensions.Filters.Http.Fault.V3.HTTPFault>(), typedPath),
+                    stats,
+                    config.StatPrefix),
+                _ => throw new ConfigException(
                     filterPath,
-                    $"HTTP filter '{filter.Name}' ({filter.TypedConfig?.TypeUrl ?? "no typed_config"}) is not supported by Herald",
-                    $"Herald's HTTP filter chain supports {RouterFilterName} only");
+                    $"HTTP filter '{filter.Name}' ({typeUrl ?? "no typed_config"}) is not supported by Herald",
+                    $"Herald's HTTP filter chain supports {LocalRateLimitSettings.FilterName} ({LocalRateLimitSettings.TypeUrl}) and {FaultSettings.FilterName} ({FaultSettings.TypeUrl}), then {RouterFilterName} last"),
+            };
+            filters ??= [];
+            foreach (var earlier in filters)
+            {
+                if (earlier.GetType() == translated.GetType())
+                {
+                    throw new ConfigException(filterPath, $"{translated.Name} appears twice in http_filters", "Keep one; use typed_per_filter_config on routes for different limits");
+                }
             }
 
-            if (i != config.HttpFilters.Count - 1)
+            if (last)
             {
-                throw new ConfigException(filterPath, "the router filter must be the last HTTP filter", "Move it to the end of http_filters");
+                throw new ConfigException(filterPath, $"the last HTTP filter is {translated.Name}, not the router", $"Add {RouterFilterName} at the end of http_filters");
             }
 
-            if (filter.TypedConfig is not null)
-            {
-                var router = filter.TypedConfig.Unpack<Envoy.Extensions.Filters.Http.Router.V3.Router>();
-                FieldPolicy.RequireOnly(router, FieldPolicy.Join(filterPath, "typed_config"));
-            }
+            filters.Add(translated);
         }
+
+        return filters is null ? null : new HttpFilterChain(filters);
     }
 }

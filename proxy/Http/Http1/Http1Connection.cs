@@ -233,6 +233,11 @@ internal sealed partial class Http1Connection : IDisposable
     private async ValueTask<bool> HandleRequestAsync()
     {
         var route = _manager.Config.RouteTable.Match(_request);
+        if (_manager.Config.HttpFilters is { } filters && await RunHttpFiltersAsync(filters, route).ConfigureAwait(false) is { } filtered)
+        {
+            return filtered;
+        }
+
         if (route is null)
         {
             _stats.NoRoute.Increment();

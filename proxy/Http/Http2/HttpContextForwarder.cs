@@ -71,6 +71,11 @@ internal static class HttpContextForwarder
     {
         var head = new HttpContextRequestHead(context);
         var route = manager.Config.RouteTable.Match(head);
+        if (manager.Config.HttpFilters is { } filters && await HttpFilterHook.RunAsync(context, filters, head, route, manager.Time).ConfigureAwait(false) is { } filtered)
+        {
+            return filtered;
+        }
+
         if (route is null)
         {
             manager.Stats.NoRoute.Increment();

@@ -31,4 +31,7 @@ internal sealed class Route
     public HeaderMutations RequestHeaderMutations { get; }
 
     public HeaderMutations ResponseHeaderMutations { get; }
+
+    /// <summary>typed_per_filter_config of the route, or null.</summary>
+    public Filters.HttpFilterOverrides? FilterOverrides { get; init; }
 }

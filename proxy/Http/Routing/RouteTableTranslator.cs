@@ -49,7 +49,7 @@ internal static class RouteTableTranslator
     {
         FieldPolicy.RequireOnly(
             config, path, "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
-            "response_headers_to_add", "response_headers_to_remove");
+            "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config");
         if (config.Name.Length == 0)
         {
             throw new ConfigException(FieldPolicy.Join(path, "name"), "a virtual host needs a name", "Set name");
@@ -66,7 +66,10 @@ internal static class RouteTableTranslator
             domains[i] = ValidateDomain(config.Domains[i], FieldPolicy.Index(path, "domains", i));
         }
 
-        var host = new VirtualHost(config.Name, domains);
+        var host = new VirtualHost(config.Name, domains)
+        {
+            FilterOverrides = Filters.HttpFilterOverrides.Translate(config.TypedPerFilterConfig, FieldPolicy.Join(path, "typed_per_filter_config")),
+        };
         var request = TranslateHeaders(config.RequestHeadersToAdd, config.RequestHeadersToRemove, path, "request_headers_to_add", "request_headers_to_remove");
         var response = TranslateHeaders(config.ResponseHeadersToAdd, config.ResponseHeadersToRemove, path, "response_headers_to_add", "response_headers_to_remove");
         var routes = new Route[config.Routes.Count];
@@ -110,7 +113,7 @@ internal static class RouteTableTranslator
     {
         FieldPolicy.RequireOnly(
             config, path, "name", "match", "route", "redirect", "direct_response", "request_headers_to_add",
-            "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove");
+            "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config");
         if (config.Match is null)
         {
             throw new ConfigException(FieldPolicy.Join(path, "match"), "a route needs a match", "Set match, for example prefix: \"/\"");
@@ -127,7 +130,10 @@ internal static class RouteTableTranslator
 
         var request = TranslateHeaders(config.RequestHeadersToAdd, config.RequestHeadersToRemove, path, "request_headers_to_add", "request_headers_to_remove");
         var response = TranslateHeaders(config.ResponseHeadersToAdd, config.ResponseHeadersToRemove, path, "response_headers_to_add", "response_headers_to_remove");
-        return new Route(host, config.Name, matcher, action, Merge(request, outerRequest), Merge(response, outerResponse));
+        return new Route(host, config.Name, matcher, action, Merge(request, outerRequest), Merge(response, outerResponse))
+        {
+            FilterOverrides = Filters.HttpFilterOverrides.Translate(config.TypedPerFilterConfig, FieldPolicy.Join(path, "typed_per_filter_config")),
+        };
     }
 
     private static RouteMatcher TranslateMatch(Pb.RouteMatch config, string path)
@@ -183,7 +189,7 @@ internal static class RouteTableTranslator
         return new RouteMatcher(kind, Encoding.UTF8.GetBytes(pattern), caseSensitive, regex, headers, query);
     }
 
-    private static HeaderCondition TranslateHeaderMatcher(Pb.HeaderMatcher config, string path)
+    internal static HeaderCondition TranslateHeaderMatcher(Pb.HeaderMatcher config, string path)
     {
         FieldPolicy.RequireOnly(
             config, path, "name", "exact_match", "safe_regex_match", "present_match", "prefix_match", "suffix_match",
@@ -665,6 +671,10 @@ internal static class RouteTableTranslator
 
         return builder.ToString();
     }
+
+    /// <summary>A filter's <c>response_headers_to_add</c>, validated as a route's are.</summary>
+    internal static HeaderMutations TranslateHeadersToAdd(RepeatedField<CorePb.HeaderValueOption> adds, string path, string field) =>
+        Merge(TranslateHeaders(adds, [], path, field, field), []);
 
     private static HeaderMutations Merge(HeaderLevel route, HeaderLevel[] outer)
     {

@@ -18,6 +18,9 @@ internal sealed class VirtualHost
 
     public IReadOnlyList<Route> Routes => _routes;
 
+    /// <summary>typed_per_filter_config of the virtual host, or null.</summary>
+    public Filters.HttpFilterOverrides? FilterOverrides { get; init; }
+
     // Routes refer to their virtual host, so they are attached once after construction.
     internal void SetRoutes(Route[] routes) => _routes = routes;
 

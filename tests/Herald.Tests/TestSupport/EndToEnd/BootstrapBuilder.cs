@@ -68,11 +68,13 @@ public sealed class BootstrapBuilder
                 ["routes"] = options.Routes.DeepClone(),
             }),
         };
-        hcm["http_filters"] = new JsonArray(new JsonObject
+        var filters = (JsonArray)options.HttpFilters.DeepClone();
+        filters.Add(new JsonObject
         {
             ["name"] = "envoy.filters.http.router",
             ["typed_config"] = new JsonObject { ["@type"] = RouterType },
         });
+        hcm["http_filters"] = filters;
         _listeners.Add(Listener(name, port, "envoy.filters.network.http_connection_manager", hcm));
         return this;
     }

@@ -18,6 +18,9 @@ public sealed class HttpListenerOptions
 
     internal JsonArray Routes { get; } = [];
 
+    /// <summary>HTTP filters (Envoy JSON: name and typed_config) placed before the router.</summary>
+    public JsonArray HttpFilters { get; } = [];
+
     /// <summary>A prefix route to one cluster, with an optional route timeout ("1s") and hash policies.</summary>
     public HttpListenerOptions Route(string prefix, string cluster, string? timeout = null, params JsonObject[] hashPolicy)
     {
