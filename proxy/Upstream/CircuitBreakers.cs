@@ -31,17 +31,17 @@ internal sealed class CircuitBreakers
 
     public CircuitBreakerThresholds Thresholds { get; }
 
-    public int ActiveConnections => _connections.Count;
-
     public int PendingRequests => _pending.Count;
 
     public int ActiveRequests => _requests.Count;
 
     public int ActiveRetries => _retries.Count;
 
-    public bool TryAcquireConnection() => _connections.TryAcquire(Thresholds.MaxConnections);
-
-    public void ReleaseConnection() => _connections.Release(Thresholds.MaxConnections);
+    /// <summary>
+    /// Whether one more upstream connection may open, given how many are open now (the
+    /// pools count them in upstream_cx_active, so this only compares and publishes).
+    /// </summary>
+    public bool AllowsNewConnection(long openConnections) => _connections.Check(openConnections, Thresholds.MaxConnections);
 
     public bool TryAcquirePending() => _pending.TryAcquire(Thresholds.MaxPendingRequests);
 
@@ -113,6 +113,19 @@ internal sealed class CircuitBreakers
             }
 
             _remaining?.Set(Math.Max(0, max - count));
+        }
+
+        public bool Check(long open, int max)
+        {
+            var allowed = open < max;
+            var full = !allowed || open + 1 >= max;
+            if ((_open.Value != 0) != full)
+            {
+                _open.Set(full ? 1 : 0);
+            }
+
+            _remaining?.Set(Math.Max(0, max - open - (allowed ? 1 : 0)));
+            return allowed;
         }
 
         public void Publish(int max) => _remaining?.Set(max);

@@ -23,4 +23,7 @@ internal enum UpstreamFailureKind
 
     /// <summary>The upstream sent something that is not HTTP.</summary>
     ProtocolError,
+
+    /// <summary>A circuit breaker refused the attempt; nothing was sent (not the endpoint's fault).</summary>
+    Overflow,
 }
