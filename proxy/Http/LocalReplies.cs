@@ -13,6 +13,9 @@ internal static class LocalReplies
 
     public const string NoCluster = "cluster not found";
 
+    /// <summary>A circuit breaker overflowed (sent with x-envoy-overloaded: true).</summary>
+    public const string Overflow = UpstreamResetPrefix + "overflow";
+
     public static string ReasonPhrase(int status) => status switch
     {
         100 => "Continue",

@@ -41,6 +41,7 @@ internal sealed class Cluster : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
         Stats = new ClusterStats(stats, config.Name);
+        Breakers = new CircuitBreakers(config.CircuitBreakers, stats, config.Name);
         _time = time;
         _dns = dns;
         _random = random;
@@ -64,6 +65,19 @@ internal sealed class Cluster : IAsyncDisposable
     public ClusterConfig Config { get; }
 
     public ClusterStats Stats { get; }
+
+    /// <summary>The cluster's circuit breakers (Envoy's defaults when none are configured).</summary>
+    public CircuitBreakers Breakers { get; }
+
+    /// <summary>
+    /// Called once per upstream attempt when its outcome for <paramref name="endpoint"/> is
+    /// known (response head status, or how it failed), before any retry decision. Outlier
+    /// detection hooks in here; null costs nothing.
+    /// </summary>
+    public Action<UpstreamEndpoint, UpstreamAttemptResult>? AttemptObserver { get; set; }
+
+    /// <summary>Reports one attempt's outcome (see <see cref="AttemptObserver"/>).</summary>
+    public void ReportAttempt(UpstreamEndpoint endpoint, UpstreamAttemptResult result) => AttemptObserver?.Invoke(endpoint, result);
 
     /// <summary>The current healthy endpoints (for ORIGINAL_DST, the destinations in use).</summary>
     public ImmutableArray<UpstreamEndpoint> Endpoints => Config.Type == DiscoveryType.OriginalDst

@@ -54,6 +54,9 @@ internal sealed class ClusterConfig
     /// </summary>
     public Activation.ActivationPolicy? Activation { get; init; }
 
+    /// <summary><c>circuit_breakers</c> (priority DEFAULT), Envoy's defaults when absent.</summary>
+    public CircuitBreakerThresholds CircuitBreakers { get; init; } = CircuitBreakerThresholds.Default;
+
     /// <summary>ORIGINAL_DST: how often hosts no request has used since the last sweep are dropped.</summary>
     public TimeSpan CleanupInterval { get; init; } = DefaultCleanupInterval;
 

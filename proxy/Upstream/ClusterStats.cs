@@ -19,6 +19,11 @@ internal sealed class ClusterStats
         UpstreamRqPerTryTimeout = Make("upstream_rq_per_try_timeout");
         UpstreamRqPendingTotal = Make("upstream_rq_pending_total");
         UpstreamRqPendingOverflow = Make("upstream_rq_pending_overflow");
+        UpstreamRqRetry = Make("upstream_rq_retry");
+        UpstreamRqRetrySuccess = Make("upstream_rq_retry_success");
+        UpstreamRqRetryOverflow = Make("upstream_rq_retry_overflow");
+        UpstreamRqRetryLimitExceeded = Make("upstream_rq_retry_limit_exceeded");
+        UpstreamCxOverflow = Make("upstream_cx_overflow");
         UpstreamRqRxReset = Make("upstream_rq_rx_reset");
         UpstreamRqTxReset = Make("upstream_rq_tx_reset");
         UpstreamCxTotal = Make("upstream_cx_total");
@@ -52,6 +57,18 @@ internal sealed class ClusterStats
     public Counter UpstreamRqPendingTotal { get; }
 
     public Counter UpstreamRqPendingOverflow { get; }
+
+    public Counter UpstreamRqRetry { get; }
+
+    public Counter UpstreamRqRetrySuccess { get; }
+
+    /// <summary>Retries not made because of max_retries or the retry budget.</summary>
+    public Counter UpstreamRqRetryOverflow { get; }
+
+    /// <summary>Requests still failing when num_retries was used up.</summary>
+    public Counter UpstreamRqRetryLimitExceeded { get; }
+
+    public Counter UpstreamCxOverflow { get; }
 
     public Counter UpstreamRqRxReset { get; }
 

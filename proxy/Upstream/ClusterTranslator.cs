@@ -45,7 +45,8 @@ internal static class ClusterTranslator
             "eds_cluster_config",
             "upstream_bind_config",
             "cleanup_interval",
-            "metadata");
+            "metadata",
+            "circuit_breakers");
 
         if (string.IsNullOrEmpty(cluster.Name))
         {
@@ -123,6 +124,7 @@ internal static class ClusterTranslator
             EdsServiceName = edsServiceName,
             SourceAddress = TranslateBindConfig(cluster, path),
             Activation = ActivationPolicyTranslator.Translate(cluster.Metadata, FieldPolicy.Join(path, "metadata")),
+            CircuitBreakers = CircuitBreakersTranslator.Translate(cluster.CircuitBreakers, FieldPolicy.Join(path, "circuit_breakers")),
             CleanupInterval = cluster.CleanupInterval is null
                 ? ClusterConfig.DefaultCleanupInterval
                 : PositiveDuration(cluster.CleanupInterval, FieldPolicy.Join(path, "cleanup_interval"), TimeSpan.Zero),
@@ -199,11 +201,6 @@ internal static class ClusterTranslator
 
     private static void RejectNotYetSupported(EnvoyCluster cluster, string path)
     {
-        if (cluster.CircuitBreakers is not null)
-        {
-            throw NotYet(path, "circuit_breakers");
-        }
-
         if (cluster.OutlierDetection is not null)
         {
             throw NotYet(path, "outlier_detection");
@@ -600,6 +597,7 @@ internal static class ClusterTranslator
         EdsServiceName = config.EdsServiceName,
         SourceAddress = config.SourceAddress,
         Activation = config.Activation,
+        CircuitBreakers = config.CircuitBreakers,
         CleanupInterval = config.CleanupInterval,
         Source = config.Source,
     };

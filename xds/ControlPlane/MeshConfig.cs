@@ -67,6 +67,9 @@ public sealed record MeshService(
     /// <summary>Hold requests while the service has no instance or is at its concurrency limit; null: fail fast (503) as usual.</summary>
     public MeshActivation? Activation { get; init; }
 
+    /// <summary>Circuit breakers for every cluster of the service; null: Envoy's defaults.</summary>
+    public MeshCircuitBreakers? CircuitBreakers { get; init; }
+
     public MeshSubset? FindSubset(string name)
     {
         foreach (var subset in Subsets)

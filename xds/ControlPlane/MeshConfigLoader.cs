@@ -51,7 +51,7 @@ public static class MeshConfigLoader
     private static MeshService ReadService(YamlNode node, string path)
     {
         var map = Map(node, path);
-        Keys(map, path, "name", "namespace", "mesh", "ports", "subsets", "routing", "activation");
+        Keys(map, path, "name", "namespace", "mesh", "ports", "subsets", "routing", "activation", "circuit_breakers");
         var name = Name(map, path);
         var ns = OptionalString(map, path, "namespace");
         var mesh = OptionalBool(map, path, "mesh") ?? true;
@@ -82,7 +82,26 @@ public static class MeshConfigLoader
 
         var routing = Child(map, "routing") is { } r ? ReadRouting(r, Join(path, "routing"), subsets) : MeshRouting.None;
         var activation = Child(map, "activation") is { } a ? ReadActivation(a, Join(path, "activation")) : null;
-        return new MeshService(name, ns, mesh, ports, subsets, routing) { Activation = activation };
+        var breakers = Child(map, "circuit_breakers") is { } b ? ReadCircuitBreakers(b, Join(path, "circuit_breakers")) : null;
+        return new MeshService(name, ns, mesh, ports, subsets, routing) { Activation = activation, CircuitBreakers = breakers };
+    }
+
+    private static MeshCircuitBreakers ReadCircuitBreakers(YamlNode node, string path)
+    {
+        var map = Map(node, path);
+        Keys(map, path, "max_connections", "max_pending_requests", "max_requests", "max_retries");
+        int? Limit(string key)
+        {
+            if (Child(map, key) is not { } limitNode)
+            {
+                return null;
+            }
+
+            var value = Int(limitNode, Join(path, key));
+            return value is >= 0 and <= 1_000_000_000 ? value : throw Error(Join(path, key), limitNode, "a limit is from 0 to 1000000000");
+        }
+
+        return new MeshCircuitBreakers(Limit("max_connections"), Limit("max_pending_requests"), Limit("max_requests"), Limit("max_retries"));
     }
 
     private static MeshActivation ReadActivation(YamlNode node, string path)

@@ -567,10 +567,10 @@ public static class SnapshotBuilder
             {
                 var meshPort = service.Ports.First(p => p.Port == port);
                 var instances = InstancesOn(service, meshPort);
-                AddEdsCluster(OutboundCluster(port, null, name), meshPort.Protocol, instances, service.Activation);
+                AddEdsCluster(OutboundCluster(port, null, name), meshPort.Protocol, instances, service.Activation, service.CircuitBreakers);
                 foreach (var subset in service.Subsets)
                 {
-                    AddEdsCluster(OutboundCluster(port, subset.Name, name), meshPort.Protocol, instances.Where(i => InSubset(i, subset)).ToList(), service.Activation);
+                    AddEdsCluster(OutboundCluster(port, subset.Name, name), meshPort.Protocol, instances.Where(i => InSubset(i, subset)).ToList(), service.Activation, service.CircuitBreakers);
                 }
 
                 return;
@@ -614,7 +614,8 @@ public static class SnapshotBuilder
             }
         }
 
-        private void AddEdsCluster(string name, MeshProtocol protocol, IReadOnlyList<ServiceInstance> instances, MeshActivation? activation)
+        private void AddEdsCluster(
+            string name, MeshProtocol protocol, IReadOnlyList<ServiceInstance> instances, MeshActivation? activation, MeshCircuitBreakers? breakers = null)
         {
             var cluster = new Cluster
             {
@@ -627,6 +628,12 @@ public static class SnapshotBuilder
             if (activation is not null && !Proxyless)
             {
                 cluster.Metadata = ActivationMetadata(activation);
+            }
+
+            // gRPC's xDS client has no circuit breakers to honour: proxyless nodes get none.
+            if (breakers is not null && !Proxyless)
+            {
+                cluster.CircuitBreakers = CircuitBreakersOf(breakers);
             }
 
             AddHttp2Options(cluster, protocol);
@@ -646,6 +653,32 @@ public static class SnapshotBuilder
         }
 
         // The data plane's activation policy travels in the cluster's metadata (key herald.activation).
+        private static CircuitBreakers CircuitBreakersOf(MeshCircuitBreakers breakers)
+        {
+            var thresholds = new CircuitBreakers.Types.Thresholds();
+            if (breakers.MaxConnections is { } cx)
+            {
+                thresholds.MaxConnections = (uint)cx;
+            }
+
+            if (breakers.MaxPendingRequests is { } pending)
+            {
+                thresholds.MaxPendingRequests = (uint)pending;
+            }
+
+            if (breakers.MaxRequests is { } requests)
+            {
+                thresholds.MaxRequests = (uint)requests;
+            }
+
+            if (breakers.MaxRetries is { } retries)
+            {
+                thresholds.MaxRetries = (uint)retries;
+            }
+
+            return new CircuitBreakers { Thresholds = { thresholds } };
+        }
+
         private Metadata ActivationMetadata(MeshActivation activation)
         {
             var policy = new Struct

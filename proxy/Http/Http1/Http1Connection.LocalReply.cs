@@ -11,7 +11,16 @@ internal sealed partial class Http1Connection
     private ValueTask<bool> WriteLocalReplyAsync(int status, string? body, bool keepAlive) =>
         WriteLocalReplyAsync(status, body is null ? ReadOnlyMemory<byte>.Empty : Encoding.UTF8.GetBytes(body), keepAlive, null);
 
-    private async ValueTask<bool> WriteLocalReplyAsync(int status, ReadOnlyMemory<byte> body, bool keepAlive, HeaderMutations? mutations, string? location = null)
+    /// <summary>A circuit breaker said no: 503 with x-envoy-overloaded, as Envoy answers.</summary>
+    private ValueTask<bool> WriteOverflowReplyAsync(bool keepAlive)
+    {
+        _responseFlags = "UO";
+        return WriteLocalReplyAsync(503, OverflowBody, keepAlive, null, overloaded: true);
+    }
+
+    private static readonly ReadOnlyMemory<byte> OverflowBody = Encoding.UTF8.GetBytes(LocalReplies.Overflow);
+
+    private async ValueTask<bool> WriteLocalReplyAsync(int status, ReadOnlyMemory<byte> body, bool keepAlive, HeaderMutations? mutations, string? location = null, bool overloaded = false)
     {
         _status = status;
         keepAlive &= !Draining;
@@ -22,6 +31,11 @@ internal sealed partial class Http1Connection
             writer.Write("location: "u8);
             WriteAscii(writer, location);
             writer.Write("\r\n"u8);
+        }
+
+        if (overloaded)
+        {
+            writer.Write("x-envoy-overloaded: true\r\n"u8);
         }
 
         if (body.Length > 0)

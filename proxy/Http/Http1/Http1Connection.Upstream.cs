@@ -29,14 +29,33 @@ internal sealed partial class Http1Connection
                 connection = pool.TryRentIdle();
                 if (connection is null)
                 {
+                    var breakers = cluster.Breakers;
+                    if (!breakers.TryAcquirePending())
+                    {
+                        clusterStats.UpstreamRqPendingOverflow.Increment();
+                        return await WriteOverflowReplyAsync(CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
+                    }
+
                     try
                     {
+                        if (!breakers.AllowsNewConnection(clusterStats.UpstreamCxActive.Value))
+                        {
+                            // Herald does not queue for a free connection: over max_connections fails at once.
+                            clusterStats.UpstreamCxOverflow.Increment();
+                            return await WriteOverflowReplyAsync(CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
+                        }
+
                         connection = await pool.ConnectAsync(_time, CancellationToken.None).ConfigureAwait(false);
                     }
                     catch (UpstreamConnectException e)
                     {
                         _responseFlags = "UF";
+                        cluster.ReportAttempt(endpoint, UpstreamAttemptResult.Failed(UpstreamFailureKind.ConnectFailure));
                         return await WriteLocalReplyAsync(503, LocalReplies.UpstreamReset(e.Message), CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        breakers.ReleasePending();
                     }
                 }
 
@@ -102,9 +121,15 @@ internal sealed partial class Http1Connection
                 {
                     connection.Abort();
                     connection = null;
+                    if (FailureKindOf(head) is var failure and not UpstreamFailureKind.None)
+                    {
+                        cluster.ReportAttempt(endpoint, UpstreamAttemptResult.Failed(failure));
+                    }
+
                     return await FailBeforeResponseAsync(head, clusterStats, bodyTask).ConfigureAwait(false);
                 }
 
+                cluster.ReportAttempt(endpoint, UpstreamAttemptResult.Response(response.StatusCode));
                 _upstreamServiceTimeMs = (long)_time.GetElapsedTime(upstreamStart).TotalMilliseconds;
                 _status = response.StatusCode;
                 clusterStats.RecordResponseCode(response.StatusCode);
@@ -228,9 +253,19 @@ internal sealed partial class Http1Connection
         return BodyFraming.UntilClose;
     }
 
-    private async ValueTask<ResponseOutcome> ReadResponseHeadAsync(Http1UpstreamConnection connection, Http1ResponseHead response, TimeSpan timeout, Task<BodyOutcome>? bodyTask)
+    private static UpstreamFailureKind FailureKindOf(ResponseOutcome outcome) => outcome switch
     {
-        var token = CancellationToken.None;
+        ResponseOutcome.Timeout => UpstreamFailureKind.Timeout,
+        ResponseOutcome.Malformed => UpstreamFailureKind.ProtocolError,
+        ResponseOutcome.ClosedBeforeResponse => UpstreamFailureKind.Reset,
+        _ => UpstreamFailureKind.None,
+    };
+
+    /// <param name="cancellationToken">The retry path's per-try and route deadline: cancelling throws.</param>
+    private async ValueTask<ResponseOutcome> ReadResponseHeadAsync(
+        Http1UpstreamConnection connection, Http1ResponseHead response, TimeSpan timeout, Task<BodyOutcome>? bodyTask, CancellationToken cancellationToken = default)
+    {
+        var token = cancellationToken;
         if (timeout > TimeSpan.Zero)
         {
             _requestTimeout.CancelAfter(timeout);

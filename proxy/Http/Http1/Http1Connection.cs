@@ -331,21 +331,41 @@ internal sealed partial class Http1Connection : IDisposable
 
     private async ValueTask<bool> ForwardToClusterAsync(Route route, ClusterAction action, Cluster cluster)
     {
-        ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(_request) : null;
-        var endpoint = cluster.Pick(new LoadBalancerContext(hash, OriginalDestination));
-        if (endpoint is null)
+        // Circuit breakers apply after the activation gate admitted the request.
+        var breakers = cluster.Breakers;
+        if (!breakers.TryAcquireRequest())
         {
-            _responseFlags = "UH";
-            return await WriteLocalReplyAsync(503, LocalReplies.NoHealthyUpstream, CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
+            cluster.Stats.UpstreamRqPendingOverflow.Increment();
+            return await WriteOverflowReplyAsync(CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
         }
 
-        _upstreamHost = endpoint.AddressText;
-        if (cluster.Config.Protocol == UpstreamProtocol.Http2)
+        try
         {
-            return await ForwardThroughHandlerAsync(route, action, cluster, endpoint).ConfigureAwait(false);
-        }
+            ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(_request) : null;
+            var endpoint = cluster.Pick(new LoadBalancerContext(hash, OriginalDestination));
+            if (endpoint is null)
+            {
+                _responseFlags = "UH";
+                return await WriteLocalReplyAsync(503, LocalReplies.NoHealthyUpstream, CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
+            }
 
-        return await ForwardHttp1Async(route, action, cluster, endpoint).ConfigureAwait(false);
+            _upstreamHost = endpoint.AddressText;
+            if (cluster.Config.Protocol == UpstreamProtocol.Http2)
+            {
+                return await ForwardThroughHandlerAsync(route, action, cluster, endpoint).ConfigureAwait(false);
+            }
+
+            if (action.RetryPolicy is { } policy && !IsWebSocketRequest)
+            {
+                return await ForwardWithRetriesAsync(route, action, cluster, endpoint, policy).ConfigureAwait(false);
+            }
+
+            return await ForwardHttp1Async(route, action, cluster, endpoint).ConfigureAwait(false);
+        }
+        finally
+        {
+            breakers.ReleaseRequest();
+        }
     }
 
     private bool IsWebSocketUpgrade() =>

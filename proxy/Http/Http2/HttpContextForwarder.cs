@@ -13,7 +13,7 @@ namespace Herald.Proxy.Http.Http2;
 /// Forwards a request that Kestrel parsed (HTTP/2 and h2c downstream, including gRPC)
 /// through SocketsHttpHandler: headers, streaming bodies both ways, trailers, resets.
 /// </summary>
-internal static class HttpContextForwarder
+internal static partial class HttpContextForwarder
 {
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -153,14 +153,40 @@ internal static class HttpContextForwarder
 
     private static async Task<string> ForwardToEndpointAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {
-        ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(head) : null;
-        var endpoint = cluster.Pick(new LoadBalancerContext(hash, originalDestination));
-        if (endpoint is null)
+        // Circuit breakers apply after the activation gate admitted the request.
+        var breakers = cluster.Breakers;
+        if (!breakers.TryAcquireRequest())
         {
-            await LocalReplyAsync(context, 503, LocalReplies.NoHealthyUpstream).ConfigureAwait(false);
-            return "UH";
+            cluster.Stats.UpstreamRqPendingOverflow.Increment();
+            await OverflowReplyAsync(context).ConfigureAwait(false);
+            return "UO";
         }
 
+        try
+        {
+            ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(head) : null;
+            var endpoint = cluster.Pick(new LoadBalancerContext(hash, originalDestination));
+            if (endpoint is null)
+            {
+                await LocalReplyAsync(context, 503, LocalReplies.NoHealthyUpstream).ConfigureAwait(false);
+                return "UH";
+            }
+
+            if (action.RetryPolicy is { } policy)
+            {
+                return await ForwardWithRetriesAsync(context, manager, route, action, head, cluster, endpoint, policy, originalDestination, setUpstreamHost).ConfigureAwait(false);
+            }
+
+            return await ForwardOnceAsync(context, manager, route, action, head, cluster, endpoint, setUpstreamHost).ConfigureAwait(false);
+        }
+        finally
+        {
+            breakers.ReleaseRequest();
+        }
+    }
+
+    private static async Task<string> ForwardOnceAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, UpstreamEndpoint endpoint, Action<string> setUpstreamHost)
+    {
         setUpstreamHost(endpoint.AddressText);
         var clusterStats = cluster.Stats;
         var time = manager.Time;
@@ -181,9 +207,8 @@ internal static class HttpContextForwarder
             }
             catch (OperationCanceledException) when (timeout?.IsCancellationRequested == true)
             {
-                clusterStats.UpstreamRqTimeout.Increment();
-                await LocalReplyAsync(context, 504, LocalReplies.UpstreamTimeout).ConfigureAwait(false);
-                return "UT";
+                cluster.ReportAttempt(endpoint, UpstreamAttemptResult.Failed(UpstreamFailureKind.Timeout));
+                return await FailureReplyAsync(context, UpstreamFailureKind.Timeout, clusterStats).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
@@ -191,43 +216,20 @@ internal static class HttpContextForwarder
             }
             catch (HttpRequestException e)
             {
-                var connectFailure = e.HttpRequestError == HttpRequestError.ConnectionError;
-                if (connectFailure)
-                {
-                    clusterStats.UpstreamCxConnectFail.Increment();
-                }
-                else
-                {
-                    clusterStats.UpstreamRqRxReset.Increment();
-                }
-
-                await LocalReplyAsync(context, 503, LocalReplies.UpstreamReset(connectFailure ? "connection failure" : "connection termination")).ConfigureAwait(false);
-                return connectFailure ? "UF" : "UC";
+                var failure = Classify(e, clusterStats);
+                cluster.ReportAttempt(endpoint, UpstreamAttemptResult.Failed(failure));
+                return await FailureReplyAsync(context, failure, clusterStats).ConfigureAwait(false);
             }
 
             using (response)
             {
                 var status = (int)response.StatusCode;
                 clusterStats.RecordResponseCode(status);
-                context.Response.StatusCode = status;
-                var headers = context.Response.Headers;
-                CopyResponseHeaders(response.Headers, headers);
-                CopyResponseHeaders(response.Content.Headers, headers);
-                headers["x-envoy-upstream-service-time"] = ((long)time.GetElapsedTime(upstreamStart).TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                ApplyResponseMutations(headers, route.ResponseHeaderMutations);
+                cluster.ReportAttempt(endpoint, UpstreamAttemptResult.Response(status));
 
                 // The route timeout covers the wait for the response head; streams go on.
                 timeout?.CancelAfter(Timeout.InfiniteTimeSpan);
-                var completed = await CopyResponseBodyAsync(response, context).ConfigureAwait(false);
-                if (!completed)
-                {
-                    context.Abort();
-                    return "UC";
-                }
-
-                CopyTrailers(response, context);
-                clusterStats.UpstreamRqTime.Record(time.GetElapsedTime(upstreamStart));
-                return "-";
+                return await RelayResponseAsync(context, response, route, clusterStats, time, upstreamStart).ConfigureAwait(false);
             }
         }
         finally
@@ -238,7 +240,84 @@ internal static class HttpContextForwarder
         }
     }
 
-    private static HttpRequestMessage BuildRequest(HttpContext context, HttpConnectionManagerConfig config, Route route, ClusterAction action, HttpContextRequestHead head, UpstreamEndpoint endpoint, UpstreamProtocol protocol)
+    /// <summary>Status, headers, body and trailers of the upstream response to the client.</summary>
+    private static async Task<string> RelayResponseAsync(HttpContext context, HttpResponseMessage response, Route route, ClusterStats clusterStats, TimeProvider time, long upstreamStart)
+    {
+        context.Response.StatusCode = (int)response.StatusCode;
+        var headers = context.Response.Headers;
+        CopyResponseHeaders(response.Headers, headers);
+        CopyResponseHeaders(response.Content.Headers, headers);
+        headers["x-envoy-upstream-service-time"] = ((long)time.GetElapsedTime(upstreamStart).TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        ApplyResponseMutations(headers, route.ResponseHeaderMutations);
+        var completed = await CopyResponseBodyAsync(response, context).ConfigureAwait(false);
+        if (!completed)
+        {
+            context.Abort();
+            return "UC";
+        }
+
+        CopyTrailers(response, context);
+        clusterStats.UpstreamRqTime.Record(time.GetElapsedTime(upstreamStart));
+        return "-";
+    }
+
+    /// <summary>What a failed send means, counted as Envoy counts it.</summary>
+    private static UpstreamFailureKind Classify(HttpRequestException e, ClusterStats clusterStats)
+    {
+        if (e.HttpRequestError == HttpRequestError.ConnectionError)
+        {
+            clusterStats.UpstreamCxConnectFail.Increment();
+            return UpstreamFailureKind.ConnectFailure;
+        }
+
+        clusterStats.UpstreamRqRxReset.Increment();
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            // HTTP/2 REFUSED_STREAM is error code 7.
+            if (inner is HttpProtocolException { ErrorCode: 7 })
+            {
+                return UpstreamFailureKind.RefusedStream;
+            }
+        }
+
+        return UpstreamFailureKind.Reset;
+    }
+
+    /// <summary>The local reply for an attempt that produced no response; returns the response flags.</summary>
+    private static async Task<string> FailureReplyAsync(HttpContext context, UpstreamFailureKind failure, ClusterStats clusterStats)
+    {
+        switch (failure)
+        {
+            case UpstreamFailureKind.Overflow:
+                await OverflowReplyAsync(context).ConfigureAwait(false);
+                return "UO";
+            case UpstreamFailureKind.ConnectFailure:
+                await LocalReplyAsync(context, 503, LocalReplies.UpstreamReset("connection failure")).ConfigureAwait(false);
+                return "UF";
+            case UpstreamFailureKind.Timeout:
+                clusterStats.UpstreamRqTimeout.Increment();
+                await LocalReplyAsync(context, 504, LocalReplies.UpstreamTimeout).ConfigureAwait(false);
+                return "UT";
+            case UpstreamFailureKind.PerTryTimeout:
+                await LocalReplyAsync(context, 504, LocalReplies.UpstreamTimeout).ConfigureAwait(false);
+                return "UT";
+            default:
+                await LocalReplyAsync(context, 503, LocalReplies.UpstreamReset("connection termination")).ConfigureAwait(false);
+                return "UC";
+        }
+    }
+
+    private static Task OverflowReplyAsync(HttpContext context)
+    {
+        if (!context.Response.HasStarted)
+        {
+            context.Response.Headers["x-envoy-overloaded"] = "true";
+        }
+
+        return LocalReplyAsync(context, 503, LocalReplies.Overflow);
+    }
+
+    private static HttpRequestMessage BuildRequest(HttpContext context, HttpConnectionManagerConfig config, Route route, ClusterAction action, HttpContextRequestHead head, UpstreamEndpoint endpoint, UpstreamProtocol protocol, ReplayableRequestBody? replayable = null)
     {
         var request = context.Request;
         string pathAndQuery;
@@ -263,7 +342,7 @@ internal static class HttpContextForwarder
         var hasBody = bodyDetection?.CanHaveBody ?? (request.ContentLength > 0);
         if (hasBody)
         {
-            message.Content = new StreamingContent(request.Body, request.ContentLength);
+            message.Content = replayable?.CreateContent() ?? new StreamingContent(request.Body, request.ContentLength);
         }
 
         var sawRequestId = false;

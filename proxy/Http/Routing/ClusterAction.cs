@@ -79,6 +79,9 @@ internal sealed class ClusterAction : RouteAction
     /// </summary>
     public bool AllowWebSocketUpgrade { get; }
 
+    /// <summary>The route's retry_policy; null when the route never retries (the fast path).</summary>
+    public Retry.RetryPolicy? RetryPolicy { get; init; }
+
     /// <summary>The cluster for this request; <paramref name="random"/> picks among weighted clusters.</summary>
     public string PickCluster(uint random)
     {

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using Herald.Proxy.Config;
+using Herald.Proxy.Http.Retry;
 using CorePb = Envoy.Config.Core.V3;
 using MatcherPb = Envoy.Type.Matcher.V3;
 using Pb = Envoy.Config.Route.V3;
@@ -301,7 +302,7 @@ internal static class RouteTableTranslator
     {
         FieldPolicy.RequireOnly(
             config, path, "cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite", "host_rewrite_literal",
-            "auto_host_rewrite", "timeout", "hash_policy", "upgrade_configs");
+            "auto_host_rewrite", "timeout", "hash_policy", "upgrade_configs", "retry_policy");
 
         string? cluster = null;
         IReadOnlyList<WeightedCluster> weighted = [];
@@ -381,7 +382,10 @@ internal static class RouteTableTranslator
             }
         }
 
-        return new ClusterAction(cluster, weighted, timeout, hostLiteral, autoHost, rewriter, policies, allowWebSocket);
+        return new ClusterAction(cluster, weighted, timeout, hostLiteral, autoHost, rewriter, policies, allowWebSocket)
+        {
+            RetryPolicy = config.RetryPolicy is null ? null : RetryPolicyTranslator.Translate(config.RetryPolicy, FieldPolicy.Join(path, "retry_policy")),
+        };
     }
 
     private static WeightedCluster[] TranslateWeightedClusters(Pb.WeightedCluster config, string path)

@@ -631,12 +631,24 @@ public sealed class ClusterTranslatorTests
     }
 
     [Fact]
-    public void Translate_CircuitBreakers_ThrowsNamingIt()
+    public void Translate_CircuitBreakersHighPriority_ThrowsNamingIt()
     {
         var cluster = Static("web");
         cluster.CircuitBreakers = new Envoy.Config.Cluster.V3.CircuitBreakers();
+        cluster.CircuitBreakers.Thresholds.Add(new Envoy.Config.Cluster.V3.CircuitBreakers.Types.Thresholds { Priority = RoutingPriority.High });
 
-        Reject(cluster, P + ".circuit_breakers");
+        Reject(cluster, P + ".circuit_breakers.thresholds[0].priority");
+    }
+
+    [Fact]
+    public void Translate_CircuitBreakers_CarriedIntoConfig()
+    {
+        var cluster = Static("web");
+        cluster.CircuitBreakers = new Envoy.Config.Cluster.V3.CircuitBreakers();
+        cluster.CircuitBreakers.Thresholds.Add(new Envoy.Config.Cluster.V3.CircuitBreakers.Types.Thresholds { MaxRequests = 7 });
+
+        Assert.Equal(7, ClusterTranslator.Translate(cluster, P).CircuitBreakers.MaxRequests);
+        Assert.Same(CircuitBreakerThresholds.Default, ClusterTranslator.Translate(Static("web"), P).CircuitBreakers);
     }
 
     [Fact]

@@ -139,6 +139,17 @@ public sealed class BootstrapBuilder
         return this;
     }
 
+    /// <summary>Sets one more field on every cluster added so far (circuit_breakers, for example).</summary>
+    public BootstrapBuilder WithClusterField(string field, JsonNode value)
+    {
+        foreach (var cluster in _clusters)
+        {
+            cluster![field] = value.DeepClone();
+        }
+
+        return this;
+    }
+
     public string ToYaml() => YamlWriter.Write(Root);
 
     public override string ToString() => ToYaml();

@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Net;
+using Herald.Proxy.Http.Retry;
+using Herald.Proxy.Http.Routing;
+using Herald.Proxy.Upstream;
+using Microsoft.AspNetCore.Http;
+
+namespace Herald.Proxy.Http.Http2;
+
+/// <summary>
+/// Routes with a retry_policy (HTTP/2 and h2c downstream, gRPC included): each attempt runs
+/// under the per-try and route deadlines; nothing reaches the client until an attempt is kept.
+/// </summary>
+internal static partial class HttpContextForwarder
+{
+    private static async Task<string> ForwardWithRetriesAsync(
+        HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head,
+        Cluster cluster, UpstreamEndpoint endpoint, RetryPolicy policy, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    {
+        var clusterStats = cluster.Stats;
+        var breakers = cluster.Breakers;
+        var time = manager.Time;
+        var invoker = manager.HttpClients.Get(cluster);
+        var request = context.Request;
+        var hasBody = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? (request.ContentLength > 0);
+        using var body = hasBody ? new ReplayableRequestBody(request.Body, request.ContentLength) : null;
+        using var deadline = action.Timeout > TimeSpan.Zero ? new CancellationTokenSource(action.Timeout, time) : null;
+        var upstreamStart = time.GetTimestamp();
+        List<UpstreamEndpoint>? tried = null;
+        var retries = 0;
+        var holdingRetry = false;
+        try
+        {
+            while (true)
+            {
+                setUpstreamHost(endpoint.AddressText);
+                using var perTry = policy.PerTryTimeout > TimeSpan.Zero ? new CancellationTokenSource(policy.PerTryTimeout, time) : null;
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(
+                    context.RequestAborted, deadline?.Token ?? CancellationToken.None, perTry?.Token ?? CancellationToken.None);
+                using var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol, body);
+                HttpResponseMessage? response = null;
+                UpstreamAttemptResult result;
+                var grpcStatus = -1;
+                clusterStats.UpstreamRqTotal.Increment();
+                clusterStats.UpstreamRqActive.Increment();
+                endpoint.BeginRequest();
+                try
+                {
+                    response = await invoker.SendAsync(message, linked.Token).ConfigureAwait(false);
+                    var status = (int)response.StatusCode;
+                    clusterStats.RecordResponseCode(status);
+                    result = UpstreamAttemptResult.Response(status);
+                    grpcStatus = GrpcStatusOf(response);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    return "DC";
+                }
+                catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true)
+                {
+                    result = UpstreamAttemptResult.Failed(UpstreamFailureKind.Timeout);
+                }
+                catch (OperationCanceledException) when (perTry?.IsCancellationRequested == true)
+                {
+                    clusterStats.UpstreamRqPerTryTimeout.Increment();
+                    result = UpstreamAttemptResult.Failed(UpstreamFailureKind.PerTryTimeout);
+                }
+                catch (HttpRequestException e)
+                {
+                    result = UpstreamAttemptResult.Failed(Classify(e, clusterStats));
+                }
+                finally
+                {
+                    endpoint.EndRequest();
+                    clusterStats.UpstreamRqActive.Decrement();
+                    clusterStats.UpstreamRqCompleted.Increment();
+                }
+
+                cluster.ReportAttempt(endpoint, result);
+                if (holdingRetry)
+                {
+                    breakers.ReleaseRetry();
+                    holdingRetry = false;
+                }
+
+                var retriable = result.IsResponse
+                    ? policy.RetriesResponse(result.StatusCode, grpcStatus)
+                    : policy.RetriesFailure(result.Failure);
+
+                // A body the client is still sending, or one too large to keep, cannot be sent again.
+                var retry = retriable && (body is null || body.CanReplay);
+                if (retry && retries >= policy.NumRetries)
+                {
+                    clusterStats.UpstreamRqRetryLimitExceeded.Increment();
+                    retry = false;
+                }
+                else if (retry && !breakers.TryAcquireRetry())
+                {
+                    clusterStats.UpstreamRqRetryOverflow.Increment();
+                    retry = false;
+                }
+
+                if (!retry)
+                {
+                    if (response is null)
+                    {
+                        return await FailureReplyAsync(context, result.Failure, clusterStats).ConfigureAwait(false);
+                    }
+
+                    if (retries > 0 && !retriable)
+                    {
+                        clusterStats.UpstreamRqRetrySuccess.Increment();
+                    }
+
+                    using (response)
+                    {
+                        // The route timeout covers the wait for the response head; streams go on.
+                        deadline?.CancelAfter(Timeout.InfiniteTimeSpan);
+                        perTry?.CancelAfter(Timeout.InfiniteTimeSpan);
+                        return await RelayResponseAsync(context, response, route, clusterStats, time, upstreamStart).ConfigureAwait(false);
+                    }
+                }
+
+                response?.Dispose();
+                holdingRetry = true;
+                retries++;
+                clusterStats.UpstreamRqRetry.Increment();
+                var backoff = policy.Backoff(retries, (uint)Random.Shared.Next());
+                if (backoff > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(backoff, time, deadline?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return await FailureReplyAsync(context, UpstreamFailureKind.Timeout, clusterStats).ConfigureAwait(false);
+                    }
+                }
+
+                (tried ??= []).Add(endpoint);
+                var next = PickRetryEndpoint(cluster, action, head, originalDestination, tried);
+                if (next is null)
+                {
+                    await LocalReplyAsync(context, 503, LocalReplies.NoHealthyUpstream).ConfigureAwait(false);
+                    return "UH";
+                }
+
+                endpoint = next;
+            }
+        }
+        finally
+        {
+            if (holdingRetry)
+            {
+                breakers.ReleaseRetry();
+            }
+        }
+    }
+
+    /// <summary>Envoy's previous_hosts predicate: prefer a host not tried yet; with one host, reuse it.</summary>
+    private static UpstreamEndpoint? PickRetryEndpoint(Cluster cluster, ClusterAction action, HttpContextRequestHead head, IPEndPoint? originalDestination, List<UpstreamEndpoint> tried)
+    {
+        ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(head) : null;
+        var context = new LoadBalancerContext(hash, originalDestination);
+        UpstreamEndpoint? candidate = null;
+        var picks = Math.Max(3, tried.Count + 2);
+        for (var i = 0; i < picks; i++)
+        {
+            candidate = cluster.Pick(context);
+            if (candidate is null || !tried.Contains(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return candidate;
+    }
+
+    /// <summary>grpc-status in the response head (a trailers-only reply), or -1.</summary>
+    private static int GrpcStatusOf(HttpResponseMessage response) =>
+        response.Headers.NonValidated.TryGetValues("grpc-status", out var values)
+        && int.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var status)
+            ? status
+            : -1;
+}
