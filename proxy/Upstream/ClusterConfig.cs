@@ -54,6 +54,12 @@ internal sealed class ClusterConfig
     /// </summary>
     public Activation.ActivationPolicy? Activation { get; init; }
 
+    /// <summary><c>outlier_detection</c>: passive health checking; null when the cluster has none.</summary>
+    public Health.OutlierDetectionConfig? OutlierDetection { get; init; }
+
+    /// <summary><c>health_checks</c> (at most one): active health checking; null when the cluster has none.</summary>
+    public Health.HealthCheckConfig? HealthCheck { get; init; }
+
     /// <summary>ORIGINAL_DST: how often hosts no request has used since the last sweep are dropped.</summary>
     public TimeSpan CleanupInterval { get; init; } = DefaultCleanupInterval;
 

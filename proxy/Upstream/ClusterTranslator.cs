@@ -45,7 +45,9 @@ internal static class ClusterTranslator
             "eds_cluster_config",
             "upstream_bind_config",
             "cleanup_interval",
-            "metadata");
+            "metadata",
+            "outlier_detection",
+            "health_checks");
 
         if (string.IsNullOrEmpty(cluster.Name))
         {
@@ -75,6 +77,7 @@ internal static class ClusterTranslator
         if (type == DiscoveryType.OriginalDst)
         {
             ValidateOriginalDestination(cluster, path, lbPolicy);
+            Health.HealthDefaults.RefuseForOriginalDestination(cluster, path);
         }
         else if (lbPolicy == LoadBalancerPolicy.ClusterProvided)
         {
@@ -126,6 +129,8 @@ internal static class ClusterTranslator
             CleanupInterval = cluster.CleanupInterval is null
                 ? ClusterConfig.DefaultCleanupInterval
                 : PositiveDuration(cluster.CleanupInterval, FieldPolicy.Join(path, "cleanup_interval"), TimeSpan.Zero),
+            OutlierDetection = Health.OutlierDetectionTranslator.Translate(cluster.OutlierDetection, FieldPolicy.Join(path, "outlier_detection")),
+            HealthCheck = Health.HealthCheckTranslator.Translate(cluster.HealthChecks, path),
             Source = cluster,
         };
 
@@ -202,16 +207,6 @@ internal static class ClusterTranslator
         if (cluster.CircuitBreakers is not null)
         {
             throw NotYet(path, "circuit_breakers");
-        }
-
-        if (cluster.OutlierDetection is not null)
-        {
-            throw NotYet(path, "outlier_detection");
-        }
-
-        if (cluster.HealthChecks.Count > 0)
-        {
-            throw NotYet(path, "health_checks");
         }
 
         if (cluster.RespectDnsTtl)
@@ -601,6 +596,8 @@ internal static class ClusterTranslator
         SourceAddress = config.SourceAddress,
         Activation = config.Activation,
         CleanupInterval = config.CleanupInterval,
+        OutlierDetection = config.OutlierDetection,
+        HealthCheck = config.HealthCheck,
         Source = config.Source,
     };
 
