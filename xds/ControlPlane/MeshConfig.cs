@@ -67,6 +67,12 @@ public sealed record MeshService(
     /// <summary>Hold requests while the service has no instance or is at its concurrency limit; null: fail fast (503) as usual.</summary>
     public MeshActivation? Activation { get; init; }
 
+    /// <summary>Passive health checking on every cluster of the service (sidecars and gateways); null: none.</summary>
+    public MeshOutlierDetection? OutlierDetection { get; init; }
+
+    /// <summary>Active health checking on every cluster of the service (sidecars and gateways); null: none.</summary>
+    public MeshHealthCheck? HealthCheck { get; init; }
+
     public MeshSubset? FindSubset(string name)
     {
         foreach (var subset in Subsets)
