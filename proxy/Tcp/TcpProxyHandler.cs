@@ -101,6 +101,7 @@ internal sealed class TcpProxyHandler
         try
         {
             var upstream = await ConnectAsync(cluster, endpoint, cancellationToken);
+            endpoint.ReportFailureOrSuccess(upstream is not null);
             if (upstream is null)
             {
                 await CloseDownstreamAsync(downstream);

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Herald.Proxy.Activation;
 using Herald.Proxy.Observability.Stats;
+using Herald.Proxy.Upstream.Health;
 
 namespace Herald.Proxy.Upstream;
 
@@ -28,7 +29,13 @@ internal sealed class Cluster : IAsyncDisposable
     private readonly ConcurrentDictionary<IPEndPoint, OriginalHost> _originalHosts = new();
 
     private readonly HttpDemandSignal? _demandSignal;
+    private readonly OutlierDetector? _outlier;
+    private readonly HealthChecker? _healthChecker;
     private EndpointSet _current;
+
+    // Guarded by _updateLock: the endpoints in the cluster (EDS-healthy), in order; the load
+    // balancer gets those of them that are available (not ejected, not failing health checks).
+    private ImmutableArray<UpstreamEndpoint> _members = [];
     private ITimer? _refreshTimer;
     private Task _refresh = Task.CompletedTask;
     private int _refreshing;
@@ -36,7 +43,8 @@ internal sealed class Cluster : IAsyncDisposable
     private string? _lastResolveError;
 
     /// <param name="random">For tests: the load balancers' random source (must be thread-safe if picks run concurrently).</param>
-    public Cluster(ClusterConfig config, StatsStore stats, TimeProvider time, IDnsResolver dns, Random? random = null)
+    /// <param name="healthProbe">For tests: the active health check to run instead of the configured one.</param>
+    public Cluster(ClusterConfig config, StatsStore stats, TimeProvider time, IDnsResolver dns, Random? random = null, IHealthProbe? healthProbe = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
@@ -53,7 +61,35 @@ internal sealed class Cluster : IAsyncDisposable
             Gate = new ActivationGate(config.Name, policy, activationStats, _demandSignal, time);
             Gate.SetEndpointCount(0);
         }
+
+        if (config.OutlierDetection is { } outlier)
+        {
+            _outlier = new OutlierDetector(outlier, stats, config.Name, time, random);
+            _outlier.Changed += RefreshAvailability;
+        }
+
+        if (config.HealthCheck is { } healthCheck)
+        {
+            _healthChecker = new HealthChecker(
+                healthCheck,
+                healthProbe ?? CreateProbe(healthCheck, config.Name),
+                new HealthCheckStats(stats, config.Name),
+                () => Stats.UpstreamCxTotal.Value > 0 || Stats.UpstreamRqTotal.Value > 0,
+                time,
+                random);
+            _healthChecker.Changed += RefreshAvailability;
+            if (_outlier is not null)
+            {
+                _healthChecker.Passed += _outlier.OnActiveHealthCheckSuccess;
+            }
+        }
     }
+
+    /// <summary>Outlier detection, when the cluster has <c>outlier_detection</c>.</summary>
+    internal OutlierDetector? OutlierDetector => _outlier;
+
+    /// <summary>Active health checking, when the cluster has <c>health_checks</c>.</summary>
+    internal HealthChecker? HealthChecker => _healthChecker;
 
     /// <summary>Where requests wait for capacity when the cluster has an activation policy; null otherwise.</summary>
     public ActivationGate? Gate { get; }
@@ -77,7 +113,22 @@ internal sealed class Cluster : IAsyncDisposable
     public Action<UpstreamEndpoint, UpstreamAttemptResult>? AttemptObserver { get; set; }
 
     /// <summary>Reports one attempt's outcome (see <see cref="AttemptObserver"/>).</summary>
-    public void ReportAttempt(UpstreamEndpoint endpoint, UpstreamAttemptResult result) => AttemptObserver?.Invoke(endpoint, result);
+    public void ReportAttempt(UpstreamEndpoint endpoint, UpstreamAttemptResult result)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+
+        // Outlier detection judges every attempt; a breaker's refusal is not the host's fault.
+        if (result.IsResponse)
+        {
+            endpoint.ReportOutcome(result.StatusCode);
+        }
+        else
+        {
+            endpoint.ReportFailure(result.Failure);
+        }
+
+        AttemptObserver?.Invoke(endpoint, result);
+    }
 
     /// <summary>The current healthy endpoints (for ORIGINAL_DST, the destinations in use).</summary>
     public ImmutableArray<UpstreamEndpoint> Endpoints => Config.Type == DiscoveryType.OriginalDst
@@ -116,10 +167,12 @@ internal sealed class Cluster : IAsyncDisposable
         {
             case DiscoveryType.Static:
                 UpdateEndpoints(Config.Endpoints);
+                await WaitForFirstHealthChecksAsync(cancellationToken);
                 break;
             case DiscoveryType.StrictDns:
             case DiscoveryType.LogicalDns:
                 await ResolveAndApplyAsync(cancellationToken);
+                await WaitForFirstHealthChecksAsync(cancellationToken);
                 lock (_updateLock)
                 {
                     if (!_disposed.IsCancellationRequested)
@@ -180,6 +233,7 @@ internal sealed class Cluster : IAsyncDisposable
 
             _disposed.Cancel();
             _refreshTimer?.Dispose();
+            _outlier?.Dispose();
             endpoints = [.. _byAddress.Values, .. _originalHosts.Values.Select(h => h.Endpoint)];
             _byAddress.Clear();
             _originalHosts.Clear();
@@ -192,6 +246,11 @@ internal sealed class Cluster : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Expected: the refresh was cancelled by disposal.
+        }
+
+        if (_healthChecker is not null)
+        {
+            await _healthChecker.DisposeAsync();
         }
 
         foreach (var endpoint in endpoints)
@@ -405,7 +464,8 @@ internal sealed class Cluster : IAsyncDisposable
             }
 
             var previous = _current.Endpoints;
-            var healthy = ImmutableArray.CreateBuilder<UpstreamEndpoint>(resolved.Count);
+            var members = ImmutableArray.CreateBuilder<UpstreamEndpoint>(resolved.Count);
+            List<UpstreamEndpoint>? added = null;
             var keep = new HashSet<IPEndPoint>();
             foreach (var endpoint in resolved)
             {
@@ -433,9 +493,11 @@ internal sealed class Cluster : IAsyncDisposable
 
                     existing = new UpstreamEndpoint(endpoint.Address, endpoint.HostName, endpoint.Weight, Config, Stats);
                     _byAddress[endpoint.Address] = existing;
+                    _outlier?.Attach(existing);
+                    (added ??= []).Add(existing);
                 }
 
-                healthy.Add(existing);
+                members.Add(existing);
             }
 
             foreach (var (address, endpoint) in _byAddress)
@@ -454,10 +516,23 @@ internal sealed class Cluster : IAsyncDisposable
                     {
                         _byAddress.Remove(endpoint.Address);
                     }
+
+                    _outlier?.Detach(endpoint);
+                    _healthChecker?.Remove(endpoint);
                 }
             }
 
-            var endpoints = healthy.ToImmutable();
+            if (added is not null && _healthChecker is not null)
+            {
+                // New hosts are out of balancing until their first check passes.
+                foreach (var endpoint in added)
+                {
+                    _healthChecker.Add(endpoint);
+                }
+            }
+
+            _members = members.ToImmutable();
+            var endpoints = AvailableOf(_members);
             changed |= !SameMembers(previous, endpoints);
             if (changed)
             {
@@ -484,6 +559,75 @@ internal sealed class Cluster : IAsyncDisposable
             EndpointsChanged?.Invoke(this);
         }
     }
+
+    /// <summary>Rebuilds the load balancer's set after a host was ejected, brought back, or changed health.</summary>
+    private void RefreshAvailability()
+    {
+        bool changed;
+        int available;
+        lock (_updateLock)
+        {
+            if (_disposed.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var endpoints = AvailableOf(_members);
+            available = endpoints.Length;
+            changed = !SameMembers(_current.Endpoints, endpoints);
+            if (changed)
+            {
+                Volatile.Write(ref _current, new EndpointSet(endpoints, LoadBalancerFactory.Create(Config, endpoints, _random)));
+                Stats.MembershipHealthy.Set(available);
+            }
+        }
+
+        if (changed)
+        {
+            Gate?.SetEndpointCount(available);
+            EndpointsChanged?.Invoke(this);
+        }
+    }
+
+    private async Task WaitForFirstHealthChecksAsync(CancellationToken cancellationToken)
+    {
+        if (_healthChecker is not null)
+        {
+            await _healthChecker.WaitForFirstChecksAsync(cancellationToken);
+        }
+    }
+
+    private static ImmutableArray<UpstreamEndpoint> AvailableOf(ImmutableArray<UpstreamEndpoint> members)
+    {
+        var all = true;
+        foreach (var endpoint in members)
+        {
+            all &= endpoint.IsAvailable;
+        }
+
+        if (all)
+        {
+            return members;
+        }
+
+        var builder = ImmutableArray.CreateBuilder<UpstreamEndpoint>(members.Length);
+        foreach (var endpoint in members)
+        {
+            if (endpoint.IsAvailable)
+            {
+                builder.Add(endpoint);
+            }
+        }
+
+        return builder.ToImmutable();
+    }
+
+    private static IHealthProbe CreateProbe(HealthCheckConfig config, string clusterName) => config.Kind switch
+    {
+        HealthCheckKind.Http => new HttpHealthProbe(config, clusterName),
+        HealthCheckKind.Tcp => new TcpHealthProbe(config),
+        _ => new GrpcHealthProbe(config, clusterName),
+    };
 
     private static bool SameMembers(ImmutableArray<UpstreamEndpoint> a, ImmutableArray<UpstreamEndpoint> b)
     {

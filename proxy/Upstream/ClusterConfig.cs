@@ -57,6 +57,12 @@ internal sealed class ClusterConfig
     /// <summary><c>circuit_breakers</c> (priority DEFAULT), Envoy's defaults when absent.</summary>
     public CircuitBreakerThresholds CircuitBreakers { get; init; } = CircuitBreakerThresholds.Default;
 
+    /// <summary><c>outlier_detection</c>: passive health checking; null when the cluster has none.</summary>
+    public Health.OutlierDetectionConfig? OutlierDetection { get; init; }
+
+    /// <summary><c>health_checks</c> (at most one): active health checking; null when the cluster has none.</summary>
+    public Health.HealthCheckConfig? HealthCheck { get; init; }
+
     /// <summary>ORIGINAL_DST: how often hosts no request has used since the last sweep are dropped.</summary>
     public TimeSpan CleanupInterval { get; init; } = DefaultCleanupInterval;
 

@@ -46,7 +46,9 @@ internal static class ClusterTranslator
             "upstream_bind_config",
             "cleanup_interval",
             "metadata",
-            "circuit_breakers");
+            "circuit_breakers",
+            "outlier_detection",
+            "health_checks");
 
         if (string.IsNullOrEmpty(cluster.Name))
         {
@@ -76,6 +78,7 @@ internal static class ClusterTranslator
         if (type == DiscoveryType.OriginalDst)
         {
             ValidateOriginalDestination(cluster, path, lbPolicy);
+            Health.HealthDefaults.RefuseForOriginalDestination(cluster, path);
         }
         else if (lbPolicy == LoadBalancerPolicy.ClusterProvided)
         {
@@ -128,6 +131,8 @@ internal static class ClusterTranslator
             CleanupInterval = cluster.CleanupInterval is null
                 ? ClusterConfig.DefaultCleanupInterval
                 : PositiveDuration(cluster.CleanupInterval, FieldPolicy.Join(path, "cleanup_interval"), TimeSpan.Zero),
+            OutlierDetection = Health.OutlierDetectionTranslator.Translate(cluster.OutlierDetection, FieldPolicy.Join(path, "outlier_detection")),
+            HealthCheck = Health.HealthCheckTranslator.Translate(cluster.HealthChecks, path),
             Source = cluster,
         };
 
@@ -201,16 +206,6 @@ internal static class ClusterTranslator
 
     private static void RejectNotYetSupported(EnvoyCluster cluster, string path)
     {
-        if (cluster.OutlierDetection is not null)
-        {
-            throw NotYet(path, "outlier_detection");
-        }
-
-        if (cluster.HealthChecks.Count > 0)
-        {
-            throw NotYet(path, "health_checks");
-        }
-
         if (cluster.RespectDnsTtl)
         {
             throw new ConfigException(
@@ -599,6 +594,8 @@ internal static class ClusterTranslator
         Activation = config.Activation,
         CircuitBreakers = config.CircuitBreakers,
         CleanupInterval = config.CleanupInterval,
+        OutlierDetection = config.OutlierDetection,
+        HealthCheck = config.HealthCheck,
         Source = config.Source,
     };
 

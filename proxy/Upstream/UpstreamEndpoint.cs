@@ -1,4 +1,5 @@
 using System.Net;
+using Herald.Proxy.Upstream.Health;
 
 namespace Herald.Proxy.Upstream;
 
@@ -8,8 +9,15 @@ namespace Herald.Proxy.Upstream;
 /// </summary>
 internal sealed class UpstreamEndpoint : IAsyncDisposable
 {
+    /// <summary>Health flag: ejected by outlier detection.</summary>
+    public const int FailedOutlierCheck = 1;
+
+    /// <summary>Health flag: failing (or not yet passed) active health checks.</summary>
+    public const int FailedActiveHealthCheck = 2;
+
     private int _activeRequests;
     private uint _weight;
+    private int _healthFlags;
 
     public UpstreamEndpoint(IPEndPoint address, string hostName, uint weight, ClusterConfig cluster, ClusterStats stats)
     {
@@ -41,6 +49,51 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
 
     public void EndRequest() => Interlocked.Decrement(ref _activeRequests);
 
+    /// <summary>
+    /// Outlier detection: a response from this host arrived with <paramref name="statusCode"/>
+    /// (call once per upstream attempt, with the upstream's own status, before retrying).
+    /// 5xx count as failures, 502/503/504 also as gateway failures; anything else ends a
+    /// failure streak. Cheap and lock-free; a no-op when the cluster has no outlier_detection.
+    /// </summary>
+    public void ReportOutcome(int statusCode) => Outlier?.PutHttpStatus(statusCode);
+
+    /// <summary>
+    /// Outlier detection: an attempt on this host failed without a response (connect failure,
+    /// reset, timeout). Counts as the 503 or 504 the proxy answers in its place; a no-op when
+    /// the cluster has no outlier_detection.
+    /// </summary>
+    public void ReportFailure(UpstreamFailureKind kind)
+    {
+        if (kind is UpstreamFailureKind.None or UpstreamFailureKind.Overflow)
+        {
+            return;
+        }
+
+        Outlier?.PutHttpStatus(kind is UpstreamFailureKind.Timeout or UpstreamFailureKind.PerTryTimeout ? 504 : 503);
+    }
+
+    /// <summary>A TCP connection attempt for tcp_proxy: a refused connect counts against the host, a made one ends a streak.</summary>
+    public void ReportFailureOrSuccess(bool connected)
+    {
+        if (connected)
+        {
+            ReportOutcome(200);
+        }
+        else
+        {
+            ReportFailure(UpstreamFailureKind.ConnectFailure);
+        }
+    }
+
+    /// <summary>False while outlier detection ejects the host or active health checks fail it.</summary>
+    public bool IsAvailable => Volatile.Read(ref _healthFlags) == 0;
+
+    /// <summary>The health flags (<see cref="FailedOutlierCheck"/>, <see cref="FailedActiveHealthCheck"/>) set now.</summary>
+    public int HealthFlags => Volatile.Read(ref _healthFlags);
+
+    /// <summary>Set once, before the endpoint is published, when the cluster has outlier detection.</summary>
+    internal OutlierHostMonitor? Outlier { get; set; }
+
     public override string ToString() => AddressText;
 
     /// <summary>Disposes the pool once the endpoint has left its cluster (if the pool is disposable).</summary>
@@ -63,4 +116,11 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
 
     /// <summary>An endpoint update changed the weight of an address that stays.</summary>
     internal void SetWeight(uint weight) => Volatile.Write(ref _weight, weight == 0 ? 1 : weight);
+
+    /// <summary>Sets or clears a health flag; true when that changed it.</summary>
+    internal bool SetHealthFlag(int flag, bool set)
+    {
+        var before = set ? Interlocked.Or(ref _healthFlags, flag) : Interlocked.And(ref _healthFlags, ~flag);
+        return ((before & flag) != 0) != set;
+    }
 }

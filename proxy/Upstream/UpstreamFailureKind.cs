@@ -1,6 +1,10 @@
 namespace Herald.Proxy.Upstream;
 
-/// <summary>How one upstream attempt ended when it produced no usable response head.</summary>
+/// <summary>
+/// How one upstream attempt ended when it produced no usable response head. Outlier detection
+/// counts each (but <see cref="Overflow"/>) as the 5xx Herald answers in its place, a gateway
+/// failure, as Envoy does without <c>split_external_local_origin_errors</c>.
+/// </summary>
 internal enum UpstreamFailureKind
 {
     /// <summary>A response head arrived; see its status code.</summary>

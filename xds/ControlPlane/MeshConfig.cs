@@ -70,6 +70,12 @@ public sealed record MeshService(
     /// <summary>Circuit breakers for every cluster of the service; null: Envoy's defaults.</summary>
     public MeshCircuitBreakers? CircuitBreakers { get; init; }
 
+    /// <summary>Passive health checking on every cluster of the service (sidecars and gateways); null: none.</summary>
+    public MeshOutlierDetection? OutlierDetection { get; init; }
+
+    /// <summary>Active health checking on every cluster of the service (sidecars and gateways); null: none.</summary>
+    public MeshHealthCheck? HealthCheck { get; init; }
+
     public MeshSubset? FindSubset(string name)
     {
         foreach (var subset in Subsets)

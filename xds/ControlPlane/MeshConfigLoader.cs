@@ -51,7 +51,7 @@ public static class MeshConfigLoader
     private static MeshService ReadService(YamlNode node, string path)
     {
         var map = Map(node, path);
-        Keys(map, path, "name", "namespace", "mesh", "ports", "subsets", "routing", "activation", "circuit_breakers");
+        Keys(map, path, "name", "namespace", "mesh", "ports", "subsets", "routing", "activation", "circuit_breakers", "outlier_detection", "health_check");
         var name = Name(map, path);
         var ns = OptionalString(map, path, "namespace");
         var mesh = OptionalBool(map, path, "mesh") ?? true;
@@ -83,7 +83,13 @@ public static class MeshConfigLoader
         var routing = Child(map, "routing") is { } r ? ReadRouting(r, Join(path, "routing"), subsets) : MeshRouting.None;
         var activation = Child(map, "activation") is { } a ? ReadActivation(a, Join(path, "activation")) : null;
         var breakers = Child(map, "circuit_breakers") is { } b ? ReadCircuitBreakers(b, Join(path, "circuit_breakers")) : null;
-        return new MeshService(name, ns, mesh, ports, subsets, routing) { Activation = activation, CircuitBreakers = breakers };
+        return new MeshService(name, ns, mesh, ports, subsets, routing)
+        {
+            Activation = activation,
+            CircuitBreakers = breakers,
+            OutlierDetection = Child(map, "outlier_detection") is { } o ? ReadOutlierDetection(o, Join(path, "outlier_detection")) : null,
+            HealthCheck = Child(map, "health_check") is { } h ? ReadHealthCheck(h, Join(path, "health_check")) : null,
+        };
     }
 
     private static MeshCircuitBreakers ReadCircuitBreakers(YamlNode node, string path)
@@ -102,6 +108,64 @@ public static class MeshConfigLoader
         }
 
         return new MeshCircuitBreakers(Limit("max_connections"), Limit("max_pending_requests"), Limit("max_requests"), Limit("max_retries"));
+    }
+
+    private static MeshOutlierDetection ReadOutlierDetection(YamlNode node, string path)
+    {
+        var map = Map(node, path);
+        Keys(map, path, "consecutive_5xx", "consecutive_gateway_failure", "interval", "base_ejection_time", "max_ejection_percent");
+        return new MeshOutlierDetection(
+            BoundedInt(map, path, "consecutive_5xx", 1, 1_000_000),
+            BoundedInt(map, path, "consecutive_gateway_failure", 1, 1_000_000),
+            Duration(map, path, "interval"),
+            Duration(map, path, "base_ejection_time"),
+            BoundedInt(map, path, "max_ejection_percent", 0, 100));
+    }
+
+    private static MeshHealthCheck ReadHealthCheck(YamlNode node, string path)
+    {
+        var map = Map(node, path);
+        Keys(map, path, "http", "tcp", "grpc", "interval", "timeout", "unhealthy_threshold", "healthy_threshold");
+        var http = OptionalString(map, path, "http");
+        var tcp = OptionalBool(map, path, "tcp") ?? false;
+        var grpc = Child(map, "grpc") is { } grpcNode ? (grpcNode is YamlScalarNode { Value: null or "" or "~" } ? string.Empty : Scalar(grpcNode, Join(path, "grpc"))) : null;
+        var kinds = (http is null ? 0 : 1) + (tcp ? 1 : 0) + (grpc is null ? 0 : 1);
+        if (kinds != 1)
+        {
+            throw Error(path, map, "a health check needs exactly one of http: /path, tcp: true or grpc: service-name");
+        }
+
+        if (http is not null && (http.Length == 0 || http[0] != '/'))
+        {
+            throw Error(Join(path, "http"), Child(map, "http")!, $"'{http}' is not a request path such as /healthz");
+        }
+
+        var interval = Duration(map, path, "interval") ?? MeshHealthCheck.DefaultInterval;
+        var timeout = Duration(map, path, "timeout") ?? MeshHealthCheck.DefaultTimeout;
+        return new MeshHealthCheck(
+            http,
+            tcp,
+            grpc,
+            interval,
+            timeout,
+            BoundedInt(map, path, "unhealthy_threshold", 1, 1000) ?? MeshHealthCheck.DefaultUnhealthyThreshold,
+            BoundedInt(map, path, "healthy_threshold", 1, 1000) ?? MeshHealthCheck.DefaultHealthyThreshold);
+    }
+
+    private static int? BoundedInt(YamlMappingNode map, string path, string key, int minimum, int maximum)
+    {
+        if (Child(map, key) is not { } node)
+        {
+            return null;
+        }
+
+        var value = Int(node, Join(path, key));
+        if (value < minimum || value > maximum)
+        {
+            throw Error(Join(path, key), node, $"{key} is from {minimum} to {maximum}");
+        }
+
+        return value;
     }
 
     private static MeshActivation ReadActivation(YamlNode node, string path)

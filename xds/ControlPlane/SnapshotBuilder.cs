@@ -567,10 +567,10 @@ public static class SnapshotBuilder
             {
                 var meshPort = service.Ports.First(p => p.Port == port);
                 var instances = InstancesOn(service, meshPort);
-                AddEdsCluster(OutboundCluster(port, null, name), meshPort.Protocol, instances, service.Activation, service.CircuitBreakers);
+                AddEdsCluster(OutboundCluster(port, null, name), meshPort.Protocol, instances, service.Activation, service);
                 foreach (var subset in service.Subsets)
                 {
-                    AddEdsCluster(OutboundCluster(port, subset.Name, name), meshPort.Protocol, instances.Where(i => InSubset(i, subset)).ToList(), service.Activation, service.CircuitBreakers);
+                    AddEdsCluster(OutboundCluster(port, subset.Name, name), meshPort.Protocol, instances.Where(i => InSubset(i, subset)).ToList(), service.Activation, service);
                 }
 
                 return;
@@ -614,8 +614,7 @@ public static class SnapshotBuilder
             }
         }
 
-        private void AddEdsCluster(
-            string name, MeshProtocol protocol, IReadOnlyList<ServiceInstance> instances, MeshActivation? activation, MeshCircuitBreakers? breakers = null)
+        private void AddEdsCluster(string name, MeshProtocol protocol, IReadOnlyList<ServiceInstance> instances, MeshActivation? activation, MeshService? service = null)
         {
             var cluster = new Cluster
             {
@@ -630,10 +629,15 @@ public static class SnapshotBuilder
                 cluster.Metadata = ActivationMetadata(activation);
             }
 
-            // gRPC's xDS client has no circuit breakers to honour: proxyless nodes get none.
-            if (breakers is not null && !Proxyless)
+            // gRPC's xDS client has no circuit breakers or health checking to honour: proxyless nodes get none.
+            if (service is not null && !Proxyless)
             {
-                cluster.CircuitBreakers = CircuitBreakersOf(breakers);
+                if (service.CircuitBreakers is { } breakers)
+                {
+                    cluster.CircuitBreakers = CircuitBreakersOf(breakers);
+                }
+
+                AddHealth(cluster, service);
             }
 
             AddHttp2Options(cluster, protocol);
@@ -650,6 +654,52 @@ public static class SnapshotBuilder
                 .Select(g => (IReadOnlyList<(string, int)>)g.Select(i => (i.Address, i.Port)).Distinct().Order().ToList())
                 .ToList();
             _endpoints[name] = new XdsResource(name, Assignment(name, localities, endpoints));
+        }
+
+        // The service's outlier_detection and health_check, as Envoy fields (sidecars and gateways only).
+        private static void AddHealth(Cluster cluster, MeshService service)
+        {
+            if (service.OutlierDetection is { } outlier)
+            {
+                cluster.OutlierDetection = new OutlierDetection
+                {
+                    Consecutive5Xx = (uint?)outlier.Consecutive5xx,
+                    ConsecutiveGatewayFailure = (uint?)outlier.ConsecutiveGatewayFailure,
+                    EnforcingConsecutiveGatewayFailure = outlier.ConsecutiveGatewayFailure is null ? null : 100,
+                    Interval = outlier.Interval is { } interval ? Duration.FromTimeSpan(interval) : null,
+                    BaseEjectionTime = outlier.BaseEjectionTime is { } baseTime ? Duration.FromTimeSpan(baseTime) : null,
+                    MaxEjectionPercent = (uint?)outlier.MaxEjectionPercent,
+                };
+            }
+
+            if (service.HealthCheck is { } check)
+            {
+                var interval = Duration.FromTimeSpan(check.Interval);
+                var healthCheck = new HealthCheck
+                {
+                    Timeout = Duration.FromTimeSpan(check.Timeout),
+                    Interval = interval,
+
+                    // The mesh file's interval applies before the first request too.
+                    NoTrafficInterval = interval,
+                    UnhealthyThreshold = (uint)check.UnhealthyThreshold,
+                    HealthyThreshold = (uint)check.HealthyThreshold,
+                };
+                if (check.HttpPath is { } path)
+                {
+                    healthCheck.HttpHealthCheck = new HealthCheck.Types.HttpHealthCheck { Path = path };
+                }
+                else if (check.GrpcService is { } grpcService)
+                {
+                    healthCheck.GrpcHealthCheck = new HealthCheck.Types.GrpcHealthCheck { ServiceName = grpcService };
+                }
+                else
+                {
+                    healthCheck.TcpHealthCheck = new HealthCheck.Types.TcpHealthCheck();
+                }
+
+                cluster.HealthChecks.Add(healthCheck);
+            }
         }
 
         // The data plane's activation policy travels in the cluster's metadata (key herald.activation).

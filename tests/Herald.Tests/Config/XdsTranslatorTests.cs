@@ -87,12 +87,12 @@ public sealed class XdsTranslatorTests
     [Fact]
     public void Translate_BadDynamicCluster_NamesTheResource()
     {
-        var cluster = new Cluster { Name = "broken", Type = Cluster.Types.DiscoveryType.Static, OutlierDetection = new OutlierDetection() };
+        var cluster = new Cluster { Name = "broken", Type = Cluster.Types.DiscoveryType.Static, PerConnectionBufferLimitBytes = 1024 };
         var resources = XdsResources.Empty with { Clusters = new Dictionary<string, Cluster> { ["broken"] = cluster } };
 
         var error = Assert.Throws<ConfigException>(() => XdsTranslator.Translate(EmptyStatic(), resources, new StatsStore()));
 
-        Assert.Equal("Cluster 'broken'.outlier_detection", error.FieldPath);
+        Assert.Equal("Cluster 'broken'.per_connection_buffer_limit_bytes", error.FieldPath);
     }
 
     private static ProxyConfig EmptyStatic() => new()

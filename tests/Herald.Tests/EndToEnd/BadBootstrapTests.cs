@@ -17,8 +17,8 @@ public sealed class BadBootstrapTests
     private static readonly Dictionary<string, (Func<string> Yaml, string[] Expected)> Bootstraps = new()
     {
         ["unknown-field-on-cluster"] = (
-            () => Mutate(root => Cluster(root)["outlier_detection"] = new JsonObject { ["consecutive_5xx"] = 5 }),
-            [Regex.Escape("static_resources.clusters[0].outlier_detection")]),
+            () => Mutate(root => Cluster(root)["per_connection_buffer_limit_bytes"] = 1024),
+            [Regex.Escape("static_resources.clusters[0].per_connection_buffer_limit_bytes")]),
         ["cluster-provided-on-static"] = (
             () => Mutate(root => Cluster(root)["lb_policy"] = "CLUSTER_PROVIDED"),
             [Regex.Escape("static_resources.clusters[0].lb_policy")]),

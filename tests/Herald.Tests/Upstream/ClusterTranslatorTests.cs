@@ -652,24 +652,6 @@ public sealed class ClusterTranslatorTests
     }
 
     [Fact]
-    public void Translate_OutlierDetection_ThrowsNamingIt()
-    {
-        var cluster = Static("web");
-        cluster.OutlierDetection = new Envoy.Config.Cluster.V3.OutlierDetection();
-
-        Reject(cluster, P + ".outlier_detection");
-    }
-
-    [Fact]
-    public void Translate_HealthChecks_ThrowsNamingIt()
-    {
-        var cluster = Static("web");
-        cluster.HealthChecks.Add(new HealthCheck());
-
-        Reject(cluster, P + ".health_checks");
-    }
-
-    [Fact]
     public void Translate_OtherClusterField_ThrowsNamingIt()
     {
         var cluster = Static("web");

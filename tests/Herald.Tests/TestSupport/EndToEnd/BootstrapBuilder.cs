@@ -150,6 +150,21 @@ public sealed class BootstrapBuilder
         return this;
     }
 
+    /// <summary>Sets a field on a cluster added before, for fields the builder has no parameter for.</summary>
+    public BootstrapBuilder ClusterField(string cluster, string field, JsonNode value)
+    {
+        foreach (var node in _clusters)
+        {
+            if (node is JsonObject candidate && (string?)candidate["name"] == cluster)
+            {
+                candidate[field] = value;
+                return this;
+            }
+        }
+
+        throw new ArgumentException($"no cluster '{cluster}'", nameof(cluster));
+    }
+
     public string ToYaml() => YamlWriter.Write(Root);
 
     public override string ToString() => ToYaml();
