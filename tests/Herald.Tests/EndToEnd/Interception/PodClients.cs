@@ -71,20 +71,6 @@ internal static class PodClients
             [Tools.Node, Path.Combine(RepoPaths.NodePeers, script), .. args, "--timeout-ms", scriptTimeoutMs],
             NodeTimeout,
             RepoPaths.NodePeers);
-        JsonElement? json = null;
-        var lastLine = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
-        if (lastLine is not null && lastLine.StartsWith('{'))
-        {
-            try
-            {
-                json = JsonDocument.Parse(lastLine).RootElement.Clone();
-            }
-            catch (JsonException)
-            {
-                // Reported through Json being null.
-            }
-        }
-
-        return new NodeClientResult(result, json);
+        return NodeClientResult.FromProcess(result);
     }
 }

@@ -61,18 +61,7 @@ internal sealed class PodSidecar : IAsyncDisposable
     /// <summary>/stats of the sidecar as name -> value text (histograms keep their summary text).</summary>
     public async Task<IReadOnlyDictionary<string, string>> StatsAsync()
     {
-        var text = await AdminAsync("/stats");
-        var stats = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var line in text.Split('\n'))
-        {
-            var colon = line.IndexOf(": ", StringComparison.Ordinal);
-            if (colon > 0)
-            {
-                stats[line[..colon].Trim()] = line[(colon + 2)..].Trim();
-            }
-        }
-
-        return stats;
+        return HeraldProcess.ParseStatsText(await AdminAsync("/stats"));
     }
 
     /// <summary>A counter or gauge; throws, listing the stats with the same first two parts, when it is missing.</summary>

@@ -118,7 +118,12 @@ public sealed class HeraldProcess : IAsyncDisposable
     /// <summary>/stats as name -> value text (histograms keep their summary text).</summary>
     public async Task<IReadOnlyDictionary<string, string>> GetStatsAsync()
     {
-        var text = await GetAdminAsync("/stats");
+        return ParseStatsText(await GetAdminAsync("/stats"));
+    }
+
+    /// <summary>The admin /stats text format ("name: value" lines) as name -> value text.</summary>
+    public static IReadOnlyDictionary<string, string> ParseStatsText(string text)
+    {
         var stats = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n'))
         {

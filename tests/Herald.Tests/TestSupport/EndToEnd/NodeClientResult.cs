@@ -15,4 +15,25 @@ public sealed record NodeClientResult(ProcessResult Process, JsonElement? Json)
     public JsonElement Result => Json ?? throw new InvalidOperationException($"no JSON result:\n{Process}");
 
     public override string ToString() => Process.ToString();
+
+    /// <summary>The result of a client script's run: its last stdout line, when that is a JSON object.</summary>
+    public static NodeClientResult FromProcess(ProcessResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        JsonElement? json = null;
+        var lastLine = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+        if (lastLine is not null && lastLine.StartsWith('{'))
+        {
+            try
+            {
+                json = JsonDocument.Parse(lastLine).RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                // Reported through Json being null.
+            }
+        }
+
+        return new NodeClientResult(result, json);
+    }
 }

@@ -92,21 +92,7 @@ public static class NodePeers
             [Path.Combine(RepoPaths.NodePeers, script), .. args, "--timeout-ms", scriptTimeoutMs.ToString(CultureInfo.InvariantCulture)],
             timeout,
             RepoPaths.NodePeers);
-        JsonElement? json = null;
-        var lastLine = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
-        if (lastLine is not null && lastLine.StartsWith('{'))
-        {
-            try
-            {
-                json = JsonDocument.Parse(lastLine).RootElement.Clone();
-            }
-            catch (JsonException)
-            {
-                // Reported through Json being null.
-            }
-        }
-
-        return new NodeClientResult(result, json);
+        return NodeClientResult.FromProcess(result);
     }
 
     private static async Task<FileStream> AcquireFileLockAsync(string path, TimeSpan timeout)
