@@ -179,7 +179,7 @@ internal static partial class HttpContextForwarder
         }
 
         var kind = guard.Expired;
-        if (kind == StreamTimeoutKind.None || requestAborted.IsCancellationRequested || (flags == "-" && context.Response.HasStarted))
+        if (kind == StreamTimeoutKind.None || (flags == "-" && context.Response.HasStarted))
         {
             return flags;
         }
@@ -193,8 +193,9 @@ internal static partial class HttpContextForwarder
             manager.Stats.DownstreamRqMaxDurationReached.Increment();
         }
 
+        // After a reset of our own (context.Abort), Kestrel's own token is cancelled too.
         var reply = StreamTimeouts.ReplyFor(kind, head);
-        if (context.Response.HasStarted)
+        if (context.Response.HasStarted || requestAborted.IsCancellationRequested)
         {
             context.Abort();
             return reply.ResponseFlag;
