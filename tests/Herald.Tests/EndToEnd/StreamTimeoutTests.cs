@@ -50,9 +50,10 @@ public sealed class StreamTimeoutTests
     }
 
     [Theory(Timeout = 60_000)]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task MaxStreamDuration_UpstreamNeverAnswers_408AfterTheBound(bool h2c)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task MaxStreamDuration_UpstreamNeverAnswers_408AfterTheBound(bool h2c, bool retries)
     {
         await using var upstream = await RecordingUpstream.StartAsync("silent");
         upstream.Handler = HangAsync;
@@ -60,7 +61,14 @@ public sealed class StreamTimeoutTests
             .HttpListener("ingress", l =>
             {
                 l.ExtraFields["common_http_protocol_options"] = new JsonObject { ["max_stream_duration"] = "0.3s" };
-                l.Route("/", "silent", timeout: "20s");
+                if (retries)
+                {
+                    l.RawRoute(RetryTests.RetryRoute("/", "silent", "5xx", numRetries: 2, timeout: "20s"));
+                }
+                else
+                {
+                    l.Route("/", "silent", timeout: "20s");
+                }
             })
             .Cluster("silent", upstream.Port));
         using var client = TestHttp.CreateClient();
