@@ -12,6 +12,7 @@ internal sealed partial class Http1Connection
 {
     private StreamTimeoutGuard? _streamGuard;
     private Http1UpstreamConnection? _timedUpstream;
+    private CancellationTokenSource? _bridgeCancel;
 
     private StreamTimeoutKind StreamExpired => _streamGuard?.Expired ?? StreamTimeoutKind.None;
 
@@ -48,6 +49,35 @@ internal sealed partial class Http1Connection
         Volatile.Read(ref _timedUpstream)?.Input.CancelPendingRead();
         _input.CancelPendingRead();
         _output.CancelPendingFlush();
+        try
+        {
+            Volatile.Read(ref _bridgeCancel)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The bridged exchange ended as the timer fired.
+        }
+    }
+
+    /// <summary>
+    /// For the HTTP/1.1-to-HTTP/2 bridge, which waits on tokens rather than pipes: a source the
+    /// timer cancels, linked to the route timeout. Null (nothing allocated) when no stream timer runs.
+    /// </summary>
+    private CancellationTokenSource? BeginBridgedStream(CancellationTokenSource? routeTimeout)
+    {
+        if (_streamGuard is not { Armed: true })
+        {
+            return null;
+        }
+
+        var source = routeTimeout is null ? new CancellationTokenSource() : CancellationTokenSource.CreateLinkedTokenSource(routeTimeout.Token);
+        Volatile.Write(ref _bridgeCancel, source);
+        if (StreamExpired != StreamTimeoutKind.None)
+        {
+            source.Cancel();
+        }
+
+        return source;
     }
 
     /// <summary>Ends a request whose stream timer fired: a local reply before the response started, else a closed connection.</summary>
