@@ -50,10 +50,11 @@ public sealed class StreamTimeoutTests
     }
 
     [Theory(Timeout = 60_000)]
-    [InlineData(false, false)]
-    [InlineData(true, false)]
-    [InlineData(false, true)]
-    public async Task MaxStreamDuration_UpstreamNeverAnswers_408AfterTheBound(bool h2c, bool retries)
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    [InlineData(false, false, true)]
+    public async Task MaxStreamDuration_UpstreamNeverAnswers_408AfterTheBound(bool h2c, bool retries, bool http2Cluster)
     {
         await using var upstream = await RecordingUpstream.StartAsync("silent");
         upstream.Handler = HangAsync;
@@ -70,7 +71,7 @@ public sealed class StreamTimeoutTests
                     l.Route("/", "silent", timeout: "20s");
                 }
             })
-            .Cluster("silent", upstream.Port));
+            .Cluster("silent", http2Cluster ? upstream.H2cPort : upstream.Port, http2: http2Cluster));
         using var client = TestHttp.CreateClient();
         var clock = Stopwatch.StartNew();
 
