@@ -163,6 +163,11 @@ internal sealed partial class Http1Connection
                     await RelayUpgradedAsync(connection, response, route).ConfigureAwait(false);
                     connection.Abort();
                     connection = null;
+                    if (StreamExpired is var upgradeExpired and not StreamTimeoutKind.None)
+                    {
+                        return await EndTimedOutStreamAsync(upgradeExpired, responseStarted: true, null).ConfigureAwait(false);
+                    }
+
                     return false;
                 }
 
