@@ -84,7 +84,6 @@ internal sealed partial class Http1Connection
             while (true)
             {
                 var result = await input.ReadAsync().ConfigureAwait(false);
-                _streamGuard?.Touch();
                 var buffer = result.Buffer;
                 Write(_output, buffer);
                 _bytesSent += buffer.Length;
@@ -124,7 +123,6 @@ internal sealed partial class Http1Connection
             while (true)
             {
                 var result = await from.ReadAsync().ConfigureAwait(false);
-                _streamGuard?.Touch();
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
@@ -187,8 +185,8 @@ internal sealed partial class Http1Connection
         _ = route;
         _output.Write(response.Raw);
         await _output.FlushAsync().ConfigureAwait(false);
-        var upstreamToDownstream = PumpAsync(connection.Input, _output, _streamGuard);
-        var downstreamToUpstream = PumpAsync(_input, connection.Output, _streamGuard);
+        var upstreamToDownstream = PumpAsync(connection.Input, _output);
+        var downstreamToUpstream = PumpAsync(_input, connection.Output);
         var first = await Task.WhenAny(upstreamToDownstream, downstreamToUpstream).ConfigureAwait(false);
         if (first == upstreamToDownstream)
         {
@@ -202,14 +200,13 @@ internal sealed partial class Http1Connection
         await Task.WhenAll(upstreamToDownstream, downstreamToUpstream).ConfigureAwait(false);
     }
 
-    private static async Task PumpAsync(PipeReader from, PipeWriter to, StreamTimeoutGuard? streamGuard)
+    private static async Task PumpAsync(PipeReader from, PipeWriter to)
     {
         try
         {
             while (true)
             {
                 var result = await from.ReadAsync().ConfigureAwait(false);
-                streamGuard?.Touch();
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {

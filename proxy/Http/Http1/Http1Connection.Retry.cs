@@ -31,11 +31,6 @@ internal sealed partial class Http1Connection
         var buffered = await BufferBodyForReplayAsync(action.Timeout).ConfigureAwait(false);
         try
         {
-            if (StreamExpired is var early and not StreamTimeoutKind.None)
-            {
-                return await EndTimedOutStreamAsync(early, responseStarted: false, null).ConfigureAwait(false);
-            }
-
             switch (buffered)
             {
                 case ReplayOutcome.NotReplayable:
@@ -163,12 +158,6 @@ internal sealed partial class Http1Connection
             {
                 _upstreamHost = endpoint.AddressText;
                 var attempt = await SendAttemptAsync(route, action, cluster, endpoint, policy.PerTryTimeout, deadline).ConfigureAwait(false);
-                if (StreamExpired is var expired and not StreamTimeoutKind.None)
-                {
-                    attempt.Connection?.Abort();
-                    return await EndTimedOutStreamAsync(expired, responseStarted: false, null).ConfigureAwait(false);
-                }
-
                 if (attempt.Result.Failure != UpstreamFailureKind.Overflow)
                 {
                     cluster.ReportAttempt(endpoint, attempt.Result);
@@ -318,12 +307,6 @@ internal sealed partial class Http1Connection
                     }
                 }
 
-                Volatile.Write(ref _timedUpstream, connection);
-                if (StreamExpired != StreamTimeoutKind.None)
-                {
-                    return new Http1Attempt(UpstreamAttemptResult.Failed(UpstreamFailureKind.Reset), null, -1);
-                }
-
                 WriteRequestHead(connection.Output, route, action, endpoint, upgrade: false);
                 if (_replayBodyLength > 0)
                 {
@@ -428,11 +411,6 @@ internal sealed partial class Http1Connection
             WriteResponseHead(response, route, keepAlive);
             var bodyResult = await RelayResponseBodyAsync(connection, response, framing).ConfigureAwait(false);
             clusterStats.UpstreamRqTime.Record(_time.GetElapsedTime(upstreamStart));
-            if (StreamExpired is var late and not StreamTimeoutKind.None)
-            {
-                return await EndTimedOutStreamAsync(late, responseStarted: true, null).ConfigureAwait(false);
-            }
-
             if (bodyResult != BodyOutcome.Complete)
             {
                 _responseFlags = bodyResult == BodyOutcome.DownstreamGone ? "DC" : "UPE";
@@ -444,7 +422,7 @@ internal sealed partial class Http1Connection
         }
         finally
         {
-            if (reusable && !StopStreamTimers())
+            if (reusable)
             {
                 connection.Release();
             }

@@ -55,11 +55,7 @@ internal sealed partial class Http1Connection : IDisposable
     /// <summary>Where the connection was going before a redirect (for ORIGINAL_DST clusters), if known.</summary>
     public IPEndPoint? OriginalDestination { get; init; }
 
-    public void Dispose()
-    {
-        _requestTimeout.Dispose();
-        _streamGuard?.Dispose();
-    }
+    public void Dispose() => _requestTimeout.Dispose();
 
     /// <summary>Set by the listener when a drain asks clients to go away.</summary>
     public static bool Draining { get; set; }
@@ -343,7 +339,6 @@ internal sealed partial class Http1Connection : IDisposable
             return await WriteOverflowReplyAsync(CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
         }
 
-        StartStreamTimers(action);
         try
         {
             ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(_request) : null;
@@ -369,7 +364,6 @@ internal sealed partial class Http1Connection : IDisposable
         }
         finally
         {
-            StopStreamTimers();
             breakers.ReleaseRequest();
         }
     }

@@ -153,59 +153,6 @@ internal static partial class HttpContextForwarder
 
     private static async Task<string> ForwardToEndpointAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {
-        StreamTimeouts.Resolve(manager.Config, action, head, out var idle, out var duration);
-        if (idle <= TimeSpan.Zero && duration <= TimeSpan.Zero)
-        {
-            return await ForwardToEndpointCoreAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
-        }
-
-        // The stream timers cancel everything that waits on RequestAborted, then the reply is made here.
-        var requestAborted = context.RequestAborted;
-        using var expired = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
-        using var guard = new StreamTimeoutGuard(manager.Time, static state => ((CancellationTokenSource)state!).Cancel(), expired);
-        context.Features.Set(guard);
-        context.RequestAborted = expired.Token;
-        string flags;
-        try
-        {
-            guard.Start(idle, duration);
-            flags = await ForwardToEndpointCoreAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
-        }
-        finally
-        {
-            guard.Stop();
-            context.RequestAborted = requestAborted;
-            context.Features.Set<StreamTimeoutGuard>(null);
-        }
-
-        var kind = guard.Expired;
-        if (kind == StreamTimeoutKind.None || (flags == "-" && context.Response.HasStarted))
-        {
-            return flags;
-        }
-
-        if (kind == StreamTimeoutKind.Idle)
-        {
-            manager.Stats.DownstreamRqIdleTimeout.Increment();
-        }
-        else
-        {
-            manager.Stats.DownstreamRqMaxDurationReached.Increment();
-        }
-
-        // After a reset of our own (context.Abort), Kestrel's own token is cancelled too.
-        var reply = StreamTimeouts.ReplyFor(kind, head);
-        if (context.Response.HasStarted || requestAborted.IsCancellationRequested)
-        {
-            context.Abort();
-            return reply.ResponseFlag;
-        }
-
-        return await HttpFilterHook.WriteReplyAsync(context, reply).ConfigureAwait(false);
-    }
-
-    private static async Task<string> ForwardToEndpointCoreAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
-    {
         // Circuit breakers apply after the activation gate admitted the request.
         var breakers = cluster.Breakers;
         if (!breakers.TryAcquireRequest())
@@ -395,7 +342,7 @@ internal static partial class HttpContextForwarder
         var hasBody = bodyDetection?.CanHaveBody ?? (request.ContentLength > 0);
         if (hasBody)
         {
-            message.Content = replayable?.CreateContent() ?? new StreamingContent(request.Body, request.ContentLength, context.Features.Get<StreamTimeoutGuard>());
+            message.Content = replayable?.CreateContent() ?? new StreamingContent(request.Body, request.ContentLength);
         }
 
         var sawRequestId = false;
@@ -565,7 +512,6 @@ internal static partial class HttpContextForwarder
     private static async Task<bool> CopyResponseBodyAsync(HttpResponseMessage response, HttpContext context)
     {
         var body = context.Response.Body;
-        var streamGuard = context.Features.Get<StreamTimeoutGuard>();
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
@@ -576,7 +522,6 @@ internal static partial class HttpContextForwarder
                 try
                 {
                     read = await stream.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false);
-                    streamGuard?.Touch();
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException)
                 {

@@ -10,13 +10,11 @@ internal sealed class StreamingContent : HttpContent
 {
     private readonly Stream _source;
     private readonly long? _length;
-    private readonly StreamTimeoutGuard? _streamGuard;
 
-    public StreamingContent(Stream source, long? length, StreamTimeoutGuard? streamGuard = null)
+    public StreamingContent(Stream source, long? length)
     {
         _source = source;
         _length = length;
-        _streamGuard = streamGuard;
     }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
@@ -30,7 +28,6 @@ internal sealed class StreamingContent : HttpContent
             while (true)
             {
                 var read = await _source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                _streamGuard?.Touch();
                 if (read == 0)
                 {
                     break;

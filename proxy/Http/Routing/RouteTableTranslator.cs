@@ -302,8 +302,7 @@ internal static class RouteTableTranslator
     {
         FieldPolicy.RequireOnly(
             config, path, "cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite", "host_rewrite_literal",
-            "auto_host_rewrite", "timeout", "hash_policy", "upgrade_configs", "retry_policy",
-            "idle_timeout", "max_stream_duration");
+            "auto_host_rewrite", "timeout", "hash_policy", "upgrade_configs", "retry_policy");
 
         string? cluster = null;
         IReadOnlyList<WeightedCluster> weighted = [];
@@ -386,39 +385,6 @@ internal static class RouteTableTranslator
         return new ClusterAction(cluster, weighted, timeout, hostLiteral, autoHost, rewriter, policies, allowWebSocket)
         {
             RetryPolicy = config.RetryPolicy is null ? null : RetryPolicyTranslator.Translate(config.RetryPolicy, FieldPolicy.Join(path, "retry_policy")),
-            StreamTimeouts = TranslateStreamTimeouts(config, path),
-        };
-    }
-
-    private static RouteStreamTimeouts? TranslateStreamTimeouts(Pb.RouteAction config, string path)
-    {
-        if (config.IdleTimeout is null && config.MaxStreamDuration is null)
-        {
-            return null;
-        }
-
-        TimeSpan? idle = config.IdleTimeout is null ? null : ToTimeSpan(config.IdleTimeout, FieldPolicy.Join(path, "idle_timeout"));
-        if (config.MaxStreamDuration is not { } duration)
-        {
-            return new RouteStreamTimeouts { IdleTimeout = idle };
-        }
-
-        var durationPath = FieldPolicy.Join(path, "max_stream_duration");
-        FieldPolicy.RequireOnly(duration, durationPath, "max_stream_duration", "grpc_timeout_header_max", "grpc_timeout_header_offset");
-        if (duration.GrpcTimeoutHeaderOffset is not null && duration.GrpcTimeoutHeaderMax is null)
-        {
-            throw new ConfigException(
-                FieldPolicy.Join(durationPath, "grpc_timeout_header_offset"),
-                "grpc_timeout_header_offset has no effect without grpc_timeout_header_max",
-                "Set grpc_timeout_header_max (0s for no cap) or remove the offset");
-        }
-
-        return new RouteStreamTimeouts
-        {
-            IdleTimeout = idle,
-            MaxStreamDuration = duration.MaxStreamDuration_ is null ? null : ToTimeSpan(duration.MaxStreamDuration_, FieldPolicy.Join(durationPath, "max_stream_duration")),
-            GrpcTimeoutHeaderMax = duration.GrpcTimeoutHeaderMax is null ? null : ToTimeSpan(duration.GrpcTimeoutHeaderMax, FieldPolicy.Join(durationPath, "grpc_timeout_header_max")),
-            GrpcTimeoutHeaderOffset = duration.GrpcTimeoutHeaderOffset is null ? TimeSpan.Zero : ToTimeSpan(duration.GrpcTimeoutHeaderOffset, FieldPolicy.Join(durationPath, "grpc_timeout_header_offset")),
         };
     }
 

@@ -19,7 +19,7 @@ public sealed class RouteTableValidationTests
         { Route("""{"match":{"prefix":"/","grpc":{}},"route":{"cluster":"c"}}"""), R0 + ".match.grpc" },
         { Route("""{"match":{"prefix":"/","runtime_fraction":{"default_value":{"numerator":1}}},"route":{"cluster":"c"}}"""), R0 + ".match.runtime_fraction" },
         { Route("""{"match":{"connect_matcher":{}},"route":{"cluster":"c"}}"""), R0 + ".match.connect_matcher" },
-        { Route("""{"match":{"prefix":"/"},"route":{"cluster":"c","priority":"HIGH"}}"""), R0 + ".route.priority" },
+        { Route("""{"match":{"prefix":"/"},"route":{"cluster":"c","idle_timeout":"5s"}}"""), R0 + ".route.idle_timeout" },
         { Route("""{"match":{"prefix":"/"},"route":{"cluster":"c","retry_policy":{"num_retries":3,"retry_priority":{"name":"p"}}}}"""), R0 + ".route.retry_policy.retry_priority" },
         { Route("""{"match":{"prefix":"/"},"route":{"cluster":"c","retry_policy":{"retry_on":"5xx,envoy-ratelimited"}}}"""), R0 + ".route.retry_policy.retry_on" },
         { Route("""{"match":{"prefix":"/"},"route":{"cluster_header":"x-cluster"}}"""), R0 + ".route.cluster_header" },
