@@ -6,9 +6,7 @@
 //   Result = { code, details, headers: {k: v}, trailers: {k: v}, replies: [...], error? }
 // and a list of problems ("problems": [...]) found against what the echo server must return.
 // Exit code 0 when there is no problem, 1 otherwise.
-const path = require('path');
 const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -22,10 +20,7 @@ if (!target) {
 }
 const timeoutMs = Number(arg('--timeout-ms', '10000'));
 
-const definition = protoLoader.loadSync(path.join(__dirname, 'echo.proto'), {
-  keepCase: true, longs: Number, defaults: true,
-});
-const Echo = grpc.loadPackageDefinition(definition).herald.e2e.Echo;
+const Echo = require('./echo-schema')(grpc);
 const client = new Echo(target, grpc.credentials.createInsecure());
 
 function mapOf(md) {

@@ -9,19 +9,14 @@
 // A request with fail_code != 0 ends the call with that status, fail_message as
 // grpc-message and "x-detail: <fail_detail>" in the trailing metadata; with
 // trailers_only it sends no response headers first (a trailers-only response).
-const path = require('path');
 const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 
-const definition = protoLoader.loadSync(path.join(__dirname, 'echo.proto'), {
-  keepCase: true, longs: Number, defaults: true,
-});
-const echo = grpc.loadPackageDefinition(definition).herald.e2e.Echo;
+const echo = require('./echo-schema')(grpc);
 
 function echoedMetadata(call) {
   const out = new grpc.Metadata();

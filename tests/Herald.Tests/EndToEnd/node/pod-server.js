@@ -6,7 +6,7 @@
 //
 //   8080  HTTP/1.1 echo: answers JSON { server, port, protocol, method, path, headers, remoteAddress, remotePort }
 //   8081  h2c (HTTP/2 prior knowledge) echo: the same JSON
-//   50051 gRPC echo (echo.proto; the handlers of grpc-server.js)
+//   50051 gRPC echo (echo-schema.js; the handlers of grpc-server.js)
 //   8082  WebSocket echo (the behaviour of ws-server.js)
 //   9000  TCP echo: every byte back; a half-close is answered with one
 //   9001  server-first: writes "220 NAME ready\r\n" on accept, before reading, then echoes

@@ -9,7 +9,7 @@ namespace Herald.Tests.Xds.Grpc;
 
 /// <summary>
 /// Herald's gRPC client and server against a real third-party stack: @grpc/grpc-js (Node),
-/// loading node/test.proto at run time. Fails when node or npm is missing.
+/// loading node/test-schema.js at run time. Fails when node or npm is missing.
 /// </summary>
 public sealed class GrpcNodePeerTests
 {

@@ -4,7 +4,7 @@ using Herald.Xds.Grpc;
 namespace Herald.Tests.Xds.Grpc;
 
 /// <summary>
-/// Herald's implementation of node/test.proto's Test service (same behaviour as node/server.js),
+/// Herald's implementation of node/test-schema.js's Test service (same behaviour as node/server.js),
 /// recording what the handlers saw.
 /// </summary>
 internal sealed class TestService

@@ -9,10 +9,8 @@
 //                               metadata; prints one JSON line:
 //                               {"id":ID,"counts":{SERVER:n},"failed":n,"errors":["code: details"]}
 // Prints "ready" once it reads commands. Exits when stdin closes.
-const path = require('path');
 const readline = require('readline');
 const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -29,8 +27,7 @@ if (process.argv.includes('--xds')) {
   require('@grpc/grpc-js-xds').register();
 }
 
-const definition = protoLoader.loadSync(path.join(__dirname, 'greeter.proto'), { keepCase: true, defaults: true });
-const Greeter = grpc.loadPackageDefinition(definition).herald.e2e.xds.Greeter;
+const Greeter = require('./greeter-schema')(grpc);
 const client = new Greeter(target, grpc.credentials.createInsecure());
 
 function sayHello(metadata) {

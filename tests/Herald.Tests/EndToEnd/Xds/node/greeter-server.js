@@ -3,9 +3,7 @@
 // Usage: node greeter-server.js --name NAME [--port N]   (0 = any free port)
 // Prints "listening PORT" on stdout once bound; every reply carries server = NAME.
 // Runs until killed.
-const path = require('path');
 const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -18,8 +16,7 @@ if (!name) {
   process.exit(2);
 }
 
-const definition = protoLoader.loadSync(path.join(__dirname, 'greeter.proto'), { keepCase: true, defaults: true });
-const greeter = grpc.loadPackageDefinition(definition).herald.e2e.xds.Greeter;
+const greeter = require('./greeter-schema')(grpc);
 
 const server = new grpc.Server();
 server.addService(greeter.service, {

@@ -6,9 +6,7 @@
 //   bidi:     Chat, 200 messages written while replies are read -> count, order ok, trailers
 //   error:    Echo("fail:bad input 100% ü") -> code, details, trailer x-detail
 //   deadline: Echo("sleep:10000") with a 300 ms deadline -> code, elapsed ms
-const path = require('path');
 const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -17,8 +15,7 @@ function arg(name, fallback) {
 
 const target = arg('--target');
 const overall = Number(arg('--timeout-ms', '20000'));
-const definition = protoLoader.loadSync(path.join(__dirname, 'test.proto'), { keepCase: true, defaults: true });
-const Test = grpc.loadPackageDefinition(definition).herald.grpctest.Test;
+const Test = require('./test-schema')(grpc);
 const client = new Test(target, grpc.credentials.createInsecure());
 
 function unary() {

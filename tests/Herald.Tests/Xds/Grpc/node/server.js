@@ -8,17 +8,14 @@
 // Chat: each message is answered with the same value, as it arrives; "fail" ends the call
 // with ABORTED "chat failed"; the end of the client's stream ends the call with OK and
 // trailer "x-count: N".
-const path = require('path');
 const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 
-const definition = protoLoader.loadSync(path.join(__dirname, 'test.proto'), { keepCase: true, defaults: true });
-const service = grpc.loadPackageDefinition(definition).herald.grpctest.Test;
+const service = require('./test-schema')(grpc);
 
 function echoedHeaders(call) {
   const md = new grpc.Metadata();
