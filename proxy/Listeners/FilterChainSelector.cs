@@ -14,15 +14,29 @@ internal static class FilterChainSelector
         Select(listener, destinationPort, null, sniff);
 
     /// <param name="destinationAddress">The connection's destination (its original destination when redirected), for prefix_ranges.</param>
-    public static FilterChainConfig? Select(ListenerConfig listener, int destinationPort, IPAddress? destinationAddress, SniffResult? sniff)
+    public static FilterChainConfig? Select(ListenerConfig listener, int destinationPort, IPAddress? destinationAddress, SniffResult? sniff) =>
+        Select(listener, MatchDestination(listener, destinationPort, destinationAddress), sniff);
+
+    /// <summary>
+    /// The chains left after Envoy's first two criteria: destination port (chains naming it,
+    /// else chains naming no port), then destination address (the longest matching prefix,
+    /// else chains naming none). A listener with one catch-all chain costs nothing here.
+    /// </summary>
+    public static IReadOnlyList<FilterChainConfig> MatchDestination(ListenerConfig listener, int destinationPort, IPAddress? destinationAddress)
     {
         var chains = listener.FilterChains;
-        if (chains.Count == 1 && IsCatchAll(chains[0].Match))
+        return chains.Count == 1 && IsCatchAll(chains[0].Match) ? chains : ByDestination(chains, destinationPort, destinationAddress);
+    }
+
+    /// <summary>The chain for a connection, among the chains its destination matched (<see cref="MatchDestination"/>).</summary>
+    public static FilterChainConfig? Select(ListenerConfig listener, IReadOnlyList<FilterChainConfig> destinationMatches, SniffResult? sniff)
+    {
+        if (destinationMatches.Count == 1 && IsCatchAll(destinationMatches[0].Match))
         {
-            return chains[0];
+            return destinationMatches[0];
         }
 
-        var candidates = ByDestination(chains, destinationPort, destinationAddress);
+        var candidates = destinationMatches as List<FilterChainConfig> ?? [.. destinationMatches];
 
         // Server names (exact, then the longest wildcard "*.suffix").
         var serverName = sniff?.ServerName;
@@ -64,15 +78,18 @@ internal static class FilterChainSelector
     /// would serve speaks HTTP with codec AUTO. Otherwise (a TCP chain, or the passthrough)
     /// nothing is read first, so server-first protocols start at once.
     /// </summary>
-    public static bool NeedsSniffing(ListenerConfig listener, int destinationPort, IPAddress? destinationAddress)
+    public static bool NeedsSniffing(ListenerConfig listener, int destinationPort, IPAddress? destinationAddress) =>
+        NeedsSniffing(listener, MatchDestination(listener, destinationPort, destinationAddress));
+
+    /// <inheritdoc cref="NeedsSniffing(ListenerConfig, int, IPAddress?)"/>
+    public static bool NeedsSniffing(ListenerConfig listener, IReadOnlyList<FilterChainConfig> destinationMatches)
     {
         if (!listener.NeedsSniffing)
         {
             return false;
         }
 
-        var candidates = ByDestination(listener.FilterChains, destinationPort, destinationAddress);
-        foreach (var chain in candidates)
+        foreach (var chain in destinationMatches)
         {
             if (chain.Match.NeedsSniffing)
             {
@@ -80,15 +97,13 @@ internal static class FilterChainSelector
             }
         }
 
-        var chosen = candidates.Count > 0 ? candidates[0] : listener.DefaultFilterChain;
+        var chosen = destinationMatches.Count > 0 ? destinationMatches[0] : listener.DefaultFilterChain;
         return chosen?.Http?.Codec == Http.CodecType.Auto;
     }
 
     private static bool IsCatchAll(FilterChainMatchConfig match) =>
         !match.NeedsSniffing && match.DestinationPort is null && match.PrefixRanges.Count == 0;
 
-    // Envoy's first two criteria: destination port (chains naming it, else chains naming no
-    // port), then destination address (the longest matching prefix, else chains naming none).
     private static List<FilterChainConfig> ByDestination(IReadOnlyList<FilterChainConfig> chains, int destinationPort, IPAddress? destinationAddress)
     {
         var candidates = new List<FilterChainConfig>(chains.Count);

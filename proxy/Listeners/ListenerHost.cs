@@ -201,13 +201,14 @@ internal sealed class ListenerHost : IAsyncDisposable
         var destination = original ?? local;
         var destinationPort = destination?.Port ?? config.Address.Port;
         var destinationAddress = destination?.Address;
+        var destinationMatches = FilterChainSelector.MatchDestination(config, destinationPort, destinationAddress);
         SniffResult? sniff = null;
-        if (FilterChainSelector.NeedsSniffing(config, destinationPort, destinationAddress))
+        if (FilterChainSelector.NeedsSniffing(config, destinationMatches))
         {
             sniff = await ProtocolSniffer.SniffAsync(context.Transport.Input, config.SniffTimeout, _time, context.ConnectionClosed).ConfigureAwait(false);
         }
 
-        var chain = FilterChainSelector.Select(config, destinationPort, destinationAddress, sniff);
+        var chain = FilterChainSelector.Select(config, destinationMatches, sniff);
         if (chain is null || !state.Handlers.TryGetValue(chain, out var handler))
         {
             _listenerStats.NoFilterChainMatch.Increment();

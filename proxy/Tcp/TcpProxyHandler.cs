@@ -101,7 +101,8 @@ internal sealed class TcpProxyHandler
         try
         {
             var upstream = await ConnectAsync(cluster, endpoint, cancellationToken);
-            endpoint.ReportFailureOrSuccess(upstream is not null);
+            // Outlier detection judges TCP connects too: a refused one counts against the host.
+            cluster.ReportAttempt(endpoint, upstream is null ? UpstreamAttemptResult.Failed(UpstreamFailureKind.ConnectFailure) : UpstreamAttemptResult.Response(200));
             if (upstream is null)
             {
                 await CloseDownstreamAsync(downstream);

@@ -72,19 +72,6 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
         Outlier?.PutHttpStatus(kind is UpstreamFailureKind.Timeout or UpstreamFailureKind.PerTryTimeout ? 504 : 503);
     }
 
-    /// <summary>A TCP connection attempt for tcp_proxy: a refused connect counts against the host, a made one ends a streak.</summary>
-    public void ReportFailureOrSuccess(bool connected)
-    {
-        if (connected)
-        {
-            ReportOutcome(200);
-        }
-        else
-        {
-            ReportFailure(UpstreamFailureKind.ConnectFailure);
-        }
-    }
-
     /// <summary>False while outlier detection ejects the host or active health checks fail it.</summary>
     public bool IsAvailable => Volatile.Read(ref _healthFlags) == 0;
 
