@@ -17,6 +17,7 @@ internal sealed class HttpConnectionManager
         Clusters = clusters;
         HttpClients = httpClients;
         Time = time;
+        StreamSweeper = StreamTimeoutSweeper.For(time);
     }
 
     /// <summary>The current settings; a route or listener update swaps them for new requests.</summary>
@@ -31,4 +32,7 @@ internal sealed class HttpConnectionManager
     public UpstreamHttpClients HttpClients { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>Watches the stream timers of every request on this clock.</summary>
+    public StreamTimeoutSweeper StreamSweeper { get; }
 }

@@ -37,6 +37,12 @@ internal sealed class HttpConnectionManagerConfig
 
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>stream_idle_timeout: a request with no bytes either way for this long ends; zero disables it.</summary>
+    public TimeSpan StreamIdleTimeout { get; init; } = StreamTimeouts.DefaultIdleTimeout;
+
+    /// <summary>common_http_protocol_options.max_stream_duration; zero: no bound.</summary>
+    public TimeSpan MaxStreamDuration { get; init; }
+
     /// <summary>Edge defaults for HTTP/2: 100 streams, 64 KiB stream window, 1 MiB connection window.</summary>
     public int Http2MaxConcurrentStreams { get; init; } = 100;
 

@@ -24,6 +24,9 @@ internal sealed class HttpConnectionManagerStats
         DownstreamRqRxReset = Make("downstream_rq_rx_reset");
         DownstreamRqTxReset = Make("downstream_rq_tx_reset");
         DownstreamRqWsOnNonWsRoute = Make("downstream_rq_ws_on_non_ws_route");
+        DownstreamRqIdleTimeout = Make("downstream_rq_idle_timeout");
+        DownstreamCxIdleTimeout = Make("downstream_cx_idle_timeout");
+        DownstreamRqMaxDurationReached = Make("downstream_rq_max_duration_reached");
         DownstreamRqTime = store.Histogram(StatKey.Http(statPrefix, "downstream_rq_time"));
         NoRoute = Make("no_route");
         NoCluster = Make("no_cluster");
@@ -59,6 +62,15 @@ internal sealed class HttpConnectionManagerStats
     public Counter DownstreamRqTxReset { get; }
 
     public Counter DownstreamRqWsOnNonWsRoute { get; }
+
+    /// <summary>Streams ended by stream_idle_timeout or a route's idle_timeout.</summary>
+    public Counter DownstreamRqIdleTimeout { get; }
+
+    /// <summary>Connections closed after idle_timeout with no request in progress.</summary>
+    public Counter DownstreamCxIdleTimeout { get; }
+
+    /// <summary>Streams ended by max_stream_duration (or a capped grpc-timeout).</summary>
+    public Counter DownstreamRqMaxDurationReached { get; }
 
     public Histogram DownstreamRqTime { get; }
 

@@ -39,7 +39,8 @@ internal static class HttpConnectionManagerTranslator
             "http_protocol_options",
             "http2_protocol_options",
             "max_request_headers_kb",
-            "xff_num_trusted_hops");
+            "xff_num_trusted_hops",
+            "stream_idle_timeout");
 
         if (string.IsNullOrEmpty(config.StatPrefix))
         {
@@ -118,13 +119,19 @@ internal static class HttpConnectionManagerTranslator
 
         var idleTimeout = TimeSpan.FromHours(1);
         var maxHeadersCount = 100;
+        var maxStreamDuration = TimeSpan.Zero;
         if (config.CommonHttpProtocolOptions is { } common)
         {
             var commonPath = FieldPolicy.Join(path, "common_http_protocol_options");
-            FieldPolicy.RequireOnly(common, commonPath, "idle_timeout", "max_headers_count");
+            FieldPolicy.RequireOnly(common, commonPath, "idle_timeout", "max_headers_count", "max_stream_duration");
             if (common.IdleTimeout is not null)
             {
                 idleTimeout = common.IdleTimeout.ToTimeSpan();
+            }
+
+            if (common.MaxStreamDuration is not null)
+            {
+                maxStreamDuration = NonNegative(common.MaxStreamDuration, FieldPolicy.Join(commonPath, "max_stream_duration"));
             }
 
             if (common.MaxHeadersCount is not null)
@@ -158,6 +165,12 @@ internal static class HttpConnectionManagerTranslator
             }
         }
 
+        var streamIdleTimeout = StreamTimeouts.DefaultIdleTimeout;
+        if (config.StreamIdleTimeout is not null)
+        {
+            streamIdleTimeout = NonNegative(config.StreamIdleTimeout, FieldPolicy.Join(path, "stream_idle_timeout"));
+        }
+
         var maxHeadersKb = config.MaxRequestHeadersKb ?? 60;
         if (maxHeadersKb is < 1 or > 8192)
         {
@@ -184,11 +197,23 @@ internal static class HttpConnectionManagerTranslator
             MaxRequestHeadersBytes = (int)maxHeadersKb * 1024,
             MaxHeadersCount = maxHeadersCount,
             IdleTimeout = idleTimeout,
+            StreamIdleTimeout = streamIdleTimeout,
+            MaxStreamDuration = maxStreamDuration,
             Http2MaxConcurrentStreams = maxStreams,
             Http2InitialStreamWindowSize = streamWindow,
             Http2InitialConnectionWindowSize = connectionWindow,
             Source = config,
         };
+    }
+
+    private static TimeSpan NonNegative(Google.Protobuf.WellKnownTypes.Duration duration, string path)
+    {
+        if (duration.Seconds < 0 || duration.Nanos < 0 || duration.Nanos >= 1_000_000_000 || duration.Seconds > 315_576_000_000)
+        {
+            throw new ConfigException(path, $"{duration} is not a valid non-negative duration", "Use a duration such as 300s, or 0s to disable it");
+        }
+
+        return duration.ToTimeSpan();
     }
 
     // The router last; before it, Herald's local rate limit and fault filters, each at most once, in any order.

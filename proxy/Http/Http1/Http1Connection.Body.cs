@@ -84,6 +84,7 @@ internal sealed partial class Http1Connection
             while (true)
             {
                 var result = await input.ReadAsync().ConfigureAwait(false);
+                _streamGuard?.Touch();
                 var buffer = result.Buffer;
                 Write(_output, buffer);
                 _bytesSent += buffer.Length;
@@ -123,6 +124,7 @@ internal sealed partial class Http1Connection
             while (true)
             {
                 var result = await from.ReadAsync().ConfigureAwait(false);
+                _streamGuard?.Touch();
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
@@ -185,8 +187,8 @@ internal sealed partial class Http1Connection
         _ = route;
         _output.Write(response.Raw);
         await _output.FlushAsync().ConfigureAwait(false);
-        var upstreamToDownstream = PumpAsync(connection.Input, _output);
-        var downstreamToUpstream = PumpAsync(_input, connection.Output);
+        var upstreamToDownstream = PumpAsync(connection.Input, _output, _streamGuard);
+        var downstreamToUpstream = PumpAsync(_input, connection.Output, _streamGuard);
         var first = await Task.WhenAny(upstreamToDownstream, downstreamToUpstream).ConfigureAwait(false);
         if (first == upstreamToDownstream)
         {
@@ -200,13 +202,14 @@ internal sealed partial class Http1Connection
         await Task.WhenAll(upstreamToDownstream, downstreamToUpstream).ConfigureAwait(false);
     }
 
-    private static async Task PumpAsync(PipeReader from, PipeWriter to)
+    private static async Task PumpAsync(PipeReader from, PipeWriter to, StreamTimeoutGuard? streamGuard)
     {
         try
         {
             while (true)
             {
                 var result = await from.ReadAsync().ConfigureAwait(false);
+                streamGuard?.Touch();
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {

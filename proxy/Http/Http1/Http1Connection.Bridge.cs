@@ -27,6 +27,8 @@ internal sealed partial class Http1Connection
         endpoint.BeginRequest();
         var upstreamStart = _time.GetTimestamp();
         using var timeout = action.Timeout > TimeSpan.Zero ? new CancellationTokenSource(action.Timeout, _time) : null;
+        using var streamCancel = BeginBridgedStream(timeout);
+        var token = streamCancel?.Token ?? timeout?.Token ?? CancellationToken.None;
         try
         {
             using var message = BuildRequestMessage(route, action, endpoint);
@@ -41,7 +43,11 @@ internal sealed partial class Http1Connection
             try
             {
                 response = await _manager.HttpClients.Get(cluster)
-                    .SendAsync(message, timeout?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                    .SendAsync(message, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (StreamExpired != StreamTimeoutKind.None)
+            {
+                return await EndTimedOutStreamAsync(StreamExpired, responseStarted: false, null).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (timeout?.IsCancellationRequested == true)
             {
@@ -67,13 +73,24 @@ internal sealed partial class Http1Connection
                 _status = (int)response.StatusCode;
                 clusterStats.RecordResponseCode(_status);
                 var keepAlive = _request.KeepAlive && !Draining && (bodyStream is null || bodyStream.Completed);
-                var ok = await WriteBridgedResponseAsync(response, route, keepAlive).ConfigureAwait(false);
+                var ok = await WriteBridgedResponseAsync(response, route, keepAlive, streamCancel?.Token ?? CancellationToken.None).ConfigureAwait(false);
                 clusterStats.UpstreamRqTime.Record(_time.GetElapsedTime(upstreamStart));
+                if (StreamExpired is var late and not StreamTimeoutKind.None)
+                {
+                    return await EndTimedOutStreamAsync(late, responseStarted: true, null).ConfigureAwait(false);
+                }
+
                 return ok && keepAlive && (bodyStream is null || bodyStream.Completed);
             }
         }
         finally
         {
+            if (streamCancel is not null)
+            {
+                StopStreamTimers();
+                Volatile.Write(ref _bridgeCancel, null);
+            }
+
             endpoint.EndRequest();
             clusterStats.UpstreamRqActive.Decrement();
             clusterStats.UpstreamRqCompleted.Increment();
@@ -203,7 +220,7 @@ internal sealed partial class Http1Connection
         }
     }
 
-    private async ValueTask<bool> WriteBridgedResponseAsync(HttpResponseMessage response, Route route, bool keepAlive)
+    private async ValueTask<bool> WriteBridgedResponseAsync(HttpResponseMessage response, Route route, bool keepAlive, CancellationToken streamCancelled)
     {
         var writer = _output;
         var status = (int)response.StatusCode;
@@ -259,16 +276,17 @@ internal sealed partial class Http1Connection
         writer.Write(keepAlive ? "\r\n"u8 : "connection: close\r\n\r\n"u8);
         if (noBody)
         {
-            return !(await writer.FlushAsync().ConfigureAwait(false)).IsCompleted;
+            return !(await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false)).IsCompleted;
         }
 
-        await using var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+        await using var body = await response.Content.ReadAsStreamAsync(streamCancelled).ConfigureAwait(false);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             while (true)
             {
-                var read = await body.ReadAsync(buffer).ConfigureAwait(false);
+                var read = await body.ReadAsync(buffer, streamCancelled).ConfigureAwait(false);
+                _streamGuard?.Touch();
                 if (read == 0)
                 {
                     break;
@@ -289,14 +307,14 @@ internal sealed partial class Http1Connection
                 }
 
                 _bytesSent += read;
-                var flush = await writer.FlushAsync().ConfigureAwait(false);
+                var flush = await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
                     return false;
                 }
             }
         }
-        catch (Exception e) when (e is IOException or HttpRequestException)
+        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException)
         {
             return false;
         }
@@ -322,7 +340,7 @@ internal sealed partial class Http1Connection
             writer.Write("\r\n"u8);
         }
 
-        return !(await writer.FlushAsync().ConfigureAwait(false)).IsCompleted;
+        return !(await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false)).IsCompleted;
     }
 
     /// <summary>The downstream request body, de-chunked, as a stream for HttpContent.</summary>

@@ -24,13 +24,18 @@ internal sealed partial class Http1Connection
         TimedOut,
     }
 
-    private readonly record struct Http1Attempt(UpstreamAttemptResult Result, Http1UpstreamConnection? Connection, int GrpcStatus);
+    private readonly record struct Http1Attempt(UpstreamAttemptResult Result, Http1UpstreamConnection? Connection, int GrpcStatus, bool HeadersMatched = false);
 
     private async ValueTask<bool> ForwardWithRetriesAsync(Route route, ClusterAction action, Cluster cluster, UpstreamEndpoint endpoint, RetryPolicy policy)
     {
         var buffered = await BufferBodyForReplayAsync(action.Timeout).ConfigureAwait(false);
         try
         {
+            if (StreamExpired is var early and not StreamTimeoutKind.None)
+            {
+                return await EndTimedOutStreamAsync(early, responseStarted: false, null).ConfigureAwait(false);
+            }
+
             switch (buffered)
             {
                 case ReplayOutcome.NotReplayable:
@@ -158,6 +163,12 @@ internal sealed partial class Http1Connection
             {
                 _upstreamHost = endpoint.AddressText;
                 var attempt = await SendAttemptAsync(route, action, cluster, endpoint, policy.PerTryTimeout, deadline).ConfigureAwait(false);
+                if (StreamExpired is var expired and not StreamTimeoutKind.None)
+                {
+                    attempt.Connection?.Abort();
+                    return await EndTimedOutStreamAsync(expired, responseStarted: false, null).ConfigureAwait(false);
+                }
+
                 if (attempt.Result.Failure != UpstreamFailureKind.Overflow)
                 {
                     cluster.ReportAttempt(endpoint, attempt.Result);
@@ -171,7 +182,7 @@ internal sealed partial class Http1Connection
 
                 var result = attempt.Result;
                 var retriable = result.IsResponse
-                    ? policy.RetriesResponse(result.StatusCode, attempt.GrpcStatus)
+                    ? policy.RetriesResponse(result.StatusCode, attempt.GrpcStatus, attempt.HeadersMatched)
                     : policy.RetriesFailure(result.Failure);
                 var retry = retriable;
                 if (retry && retries >= policy.NumRetries)
@@ -307,6 +318,12 @@ internal sealed partial class Http1Connection
                     }
                 }
 
+                Volatile.Write(ref _timedUpstream, connection);
+                if (StreamExpired != StreamTimeoutKind.None)
+                {
+                    return new Http1Attempt(UpstreamAttemptResult.Failed(UpstreamFailureKind.Reset), null, -1);
+                }
+
                 WriteRequestHead(connection.Output, route, action, endpoint, upgrade: false);
                 if (_replayBodyLength > 0)
                 {
@@ -342,7 +359,9 @@ internal sealed partial class Http1Connection
                 clusterStats.RecordResponseCode(response.StatusCode);
                 var grpcStatus = response.TryGetValue("grpc-status"u8, out var grpc) && grpc.Length is > 0 and < 3
                     && System.Buffers.Text.Utf8Parser.TryParse(grpc, out int parsed, out var used) && used == grpc.Length ? parsed : -1;
-                var attempt = new Http1Attempt(UpstreamAttemptResult.Response(response.StatusCode), connection, grpcStatus);
+                var headersMatched = action.RetryPolicy is { ChecksHeaders: true } retryPolicy
+                    && retryPolicy.MatchesRetriableHeaders(response, static (head, name, out value) => head.TryGetValue(System.Text.Encoding.ASCII.GetBytes(name), out value));
+                var attempt = new Http1Attempt(UpstreamAttemptResult.Response(response.StatusCode), connection, grpcStatus, headersMatched);
                 connection = null;
                 return attempt;
             }
@@ -411,6 +430,11 @@ internal sealed partial class Http1Connection
             WriteResponseHead(response, route, keepAlive);
             var bodyResult = await RelayResponseBodyAsync(connection, response, framing).ConfigureAwait(false);
             clusterStats.UpstreamRqTime.Record(_time.GetElapsedTime(upstreamStart));
+            if (StreamExpired is var late and not StreamTimeoutKind.None)
+            {
+                return await EndTimedOutStreamAsync(late, responseStarted: true, null).ConfigureAwait(false);
+            }
+
             if (bodyResult != BodyOutcome.Complete)
             {
                 _responseFlags = bodyResult == BodyOutcome.DownstreamGone ? "DC" : "UPE";
@@ -422,7 +446,7 @@ internal sealed partial class Http1Connection
         }
         finally
         {
-            if (reusable)
+            if (reusable && !StopStreamTimers())
             {
                 connection.Release();
             }

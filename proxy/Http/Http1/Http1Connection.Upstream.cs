@@ -60,6 +60,15 @@ internal sealed partial class Http1Connection
                 }
 
                 var upgrade = IsWebSocketRequest;
+                Volatile.Write(ref _timedUpstream, connection);
+                if (StreamExpired is var early and not StreamTimeoutKind.None)
+                {
+                    // The timer fired while connecting: its wake-up missed this connection.
+                    connection.Abort();
+                    connection = null;
+                    return await EndTimedOutStreamAsync(early, responseStarted: false, null).ConfigureAwait(false);
+                }
+
                 WriteRequestHead(connection.Output, route, action, endpoint, upgrade);
                 Task<BodyOutcome>? bodyTask = null;
                 if (_request.HasBody)
@@ -109,6 +118,14 @@ internal sealed partial class Http1Connection
 
                 var response = connection.ResponseHead ??= new Http1ResponseHead(MaxResponseHeadBytes, MaxResponseHeaders);
                 var head = await ReadResponseHeadAsync(connection, response, action.Timeout, bodyTask).ConfigureAwait(false);
+                if (StreamExpired is var expired and not StreamTimeoutKind.None)
+                {
+                    connection.Abort();
+                    connection = null;
+                    _input.CancelPendingRead();
+                    return await EndTimedOutStreamAsync(expired, responseStarted: false, bodyTask).ConfigureAwait(false);
+                }
+
                 if (head == ResponseOutcome.ClosedBeforeResponse && connection.Reused && attempt == 0 && !_request.HasBody)
                 {
                     // A pooled connection the upstream had just closed: try once on a fresh one.
@@ -146,6 +163,11 @@ internal sealed partial class Http1Connection
                     await RelayUpgradedAsync(connection, response, route).ConfigureAwait(false);
                     connection.Abort();
                     connection = null;
+                    if (StreamExpired is var upgradeExpired and not StreamTimeoutKind.None)
+                    {
+                        return await EndTimedOutStreamAsync(upgradeExpired, responseStarted: true, null).ConfigureAwait(false);
+                    }
+
                     return false;
                 }
 
@@ -159,6 +181,14 @@ internal sealed partial class Http1Connection
                 WriteResponseHead(response, route, keepAlive);
                 var bodyResult = await RelayResponseBodyAsync(connection, response, framing).ConfigureAwait(false);
                 clusterStats.UpstreamRqTime.Record(_time.GetElapsedTime(upstreamStart));
+                if (StreamExpired is var late and not StreamTimeoutKind.None)
+                {
+                    connection.Abort();
+                    connection = null;
+                    _input.CancelPendingRead();
+                    return await EndTimedOutStreamAsync(late, responseStarted: true, bodyTask).ConfigureAwait(false);
+                }
+
                 if (bodyResult != BodyOutcome.Complete)
                 {
                     _responseFlags = bodyResult == BodyOutcome.DownstreamGone ? "DC" : "UPE";
@@ -194,6 +224,11 @@ internal sealed partial class Http1Connection
             endpoint.EndRequest();
             clusterStats.UpstreamRqActive.Decrement();
             clusterStats.UpstreamRqCompleted.Increment();
+            if (StopStreamTimers())
+            {
+                reusable = false;
+            }
+
             if (connection is not null)
             {
                 if (reusable)

@@ -55,7 +55,15 @@ internal sealed partial class Http1Connection : IDisposable
     /// <summary>Where the connection was going before a redirect (for ORIGINAL_DST clusters), if known.</summary>
     public IPEndPoint? OriginalDestination { get; init; }
 
-    public void Dispose() => _requestTimeout.Dispose();
+    public void Dispose()
+    {
+        _requestTimeout.Dispose();
+        if (_streamGuard is { } guard)
+        {
+            _streamGuard = null;
+            StreamTimeoutSweeper.For(_time).Return(guard);
+        }
+    }
 
     /// <summary>Set by the listener when a drain asks clients to go away.</summary>
     public static bool Draining { get; set; }
@@ -66,22 +74,16 @@ internal sealed partial class Http1Connection : IDisposable
         _stats.DownstreamCxTotal.Increment();
         _stats.DownstreamCxHttp1Total.Increment();
         _stats.DownstreamCxActive.Increment();
-        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
-        using var idleOrClosed = CancellationTokenSource.CreateLinkedTokenSource(idle.Token, connectionClosed);
         try
         {
-            var idleTimeout = _manager.Config.IdleTimeout;
             while (true)
             {
-                if (idleTimeout > TimeSpan.Zero)
+                ArmConnectionIdleTimer();
+                var head = await ReadRequestHeadAsync(connectionClosed).ConfigureAwait(false);
+                if (StopStreamTimers())
                 {
-                    idle.CancelAfter(idleTimeout);
-                }
-
-                var head = await ReadRequestHeadAsync(idleOrClosed.Token).ConfigureAwait(false);
-                if (idleTimeout > TimeSpan.Zero)
-                {
-                    idle.CancelAfter(Timeout.InfiniteTimeSpan);
+                    _stats.DownstreamCxIdleTimeout.Increment();
+                    break;
                 }
 
                 if (head == HeadOutcome.Closed)
@@ -339,6 +341,7 @@ internal sealed partial class Http1Connection : IDisposable
             return await WriteOverflowReplyAsync(CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
         }
 
+        StartStreamTimers(action);
         try
         {
             ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(_request) : null;
@@ -364,6 +367,7 @@ internal sealed partial class Http1Connection : IDisposable
         }
         finally
         {
+            StopStreamTimers();
             breakers.ReleaseRequest();
         }
     }

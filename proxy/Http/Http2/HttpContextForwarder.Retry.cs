@@ -41,6 +41,7 @@ internal static partial class HttpContextForwarder
                 HttpResponseMessage? response = null;
                 UpstreamAttemptResult result;
                 var grpcStatus = -1;
+                var headersMatched = false;
                 clusterStats.UpstreamRqTotal.Increment();
                 clusterStats.UpstreamRqActive.Increment();
                 endpoint.BeginRequest();
@@ -51,6 +52,7 @@ internal static partial class HttpContextForwarder
                     clusterStats.RecordResponseCode(status);
                     result = UpstreamAttemptResult.Response(status);
                     grpcStatus = GrpcStatusOf(response);
+                    headersMatched = policy.ChecksHeaders && policy.MatchesRetriableHeaders(response, ResponseHeader);
                 }
                 catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
                 {
@@ -84,7 +86,7 @@ internal static partial class HttpContextForwarder
                 }
 
                 var retriable = result.IsResponse
-                    ? policy.RetriesResponse(result.StatusCode, grpcStatus)
+                    ? policy.RetriesResponse(result.StatusCode, grpcStatus, headersMatched)
                     : policy.RetriesFailure(result.Failure);
 
                 // A body the client is still sending, or one too large to keep, cannot be sent again.
@@ -117,7 +119,7 @@ internal static partial class HttpContextForwarder
                         // The route timeout covers the wait for the response head; streams go on.
                         deadline?.CancelAfter(Timeout.InfiniteTimeSpan);
                         perTry?.CancelAfter(Timeout.InfiniteTimeSpan);
-                        return await RelayResponseAsync(context, response, route, clusterStats, time, upstreamStart).ConfigureAwait(false);
+                        return await RelayResponseAsync(context, response, route, clusterStats, time, upstreamStart, head.StreamGuard).ConfigureAwait(false);
                     }
                 }
 
@@ -175,6 +177,23 @@ internal static partial class HttpContextForwarder
         }
 
         return candidate;
+    }
+
+    /// <summary>A response header's first value, for retriable_headers (only on policies that list them).</summary>
+    private static bool ResponseHeader(HttpResponseMessage response, string name, out ReadOnlySpan<byte> value)
+    {
+        if (response.Headers.NonValidated.TryGetValues(name, out var values)
+            || response.Content.Headers.NonValidated.TryGetValues(name, out values))
+        {
+            foreach (var first in values)
+            {
+                value = System.Text.Encoding.Latin1.GetBytes(first);
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
     }
 
     /// <summary>grpc-status in the response head (a trailers-only reply), or -1.</summary>

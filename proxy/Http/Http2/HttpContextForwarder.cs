@@ -153,6 +153,75 @@ internal static partial class HttpContextForwarder
 
     private static async Task<string> ForwardToEndpointAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {
+        StreamTimeouts.Resolve(manager.Config, action, head, out var idle, out var duration);
+        if (idle <= TimeSpan.Zero && duration <= TimeSpan.Zero)
+        {
+            return await ForwardToEndpointCoreAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
+        }
+
+        // The stream timers cancel everything that waits on RequestAborted, then the reply is made here.
+        var requestAborted = context.RequestAborted;
+        using var expired = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        var sweeper = manager.StreamSweeper;
+        var guard = sweeper.Rent(CancelStream, expired);
+        head.StreamGuard = guard;
+        context.RequestAborted = expired.Token;
+        string flags;
+        StreamTimeoutKind kind;
+        try
+        {
+            guard.Start(idle, duration);
+            flags = await ForwardToEndpointCoreAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
+        }
+        finally
+        {
+            guard.Stop();
+            kind = guard.Expired;
+            sweeper.Return(guard);
+            context.RequestAborted = requestAborted;
+            head.StreamGuard = null;
+        }
+
+        if (kind == StreamTimeoutKind.None || (flags == "-" && context.Response.HasStarted))
+        {
+            return flags;
+        }
+
+        if (kind == StreamTimeoutKind.Idle)
+        {
+            manager.Stats.DownstreamRqIdleTimeout.Increment();
+        }
+        else
+        {
+            manager.Stats.DownstreamRqMaxDurationReached.Increment();
+        }
+
+        // After a reset of our own (context.Abort), Kestrel's own token is cancelled too.
+        var reply = StreamTimeouts.ReplyFor(kind, head);
+        if (context.Response.HasStarted || requestAborted.IsCancellationRequested)
+        {
+            context.Abort();
+            return reply.ResponseFlag;
+        }
+
+        return await HttpFilterHook.WriteReplyAsync(context, reply).ConfigureAwait(false);
+    }
+
+    // On the sweeper's thread; the stream may have ended (and disposed the source) just before.
+    private static readonly Action<object?> CancelStream = static state =>
+    {
+        try
+        {
+            ((CancellationTokenSource)state!).Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Ended at the same moment: nothing left to cancel.
+        }
+    };
+
+    private static async Task<string> ForwardToEndpointCoreAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    {
         // Circuit breakers apply after the activation gate admitted the request.
         var breakers = cluster.Breakers;
         if (!breakers.TryAcquireRequest())
@@ -229,7 +298,7 @@ internal static partial class HttpContextForwarder
 
                 // The route timeout covers the wait for the response head; streams go on.
                 timeout?.CancelAfter(Timeout.InfiniteTimeSpan);
-                return await RelayResponseAsync(context, response, route, clusterStats, time, upstreamStart).ConfigureAwait(false);
+                return await RelayResponseAsync(context, response, route, clusterStats, time, upstreamStart, head.StreamGuard).ConfigureAwait(false);
             }
         }
         finally
@@ -241,7 +310,7 @@ internal static partial class HttpContextForwarder
     }
 
     /// <summary>Status, headers, body and trailers of the upstream response to the client.</summary>
-    private static async Task<string> RelayResponseAsync(HttpContext context, HttpResponseMessage response, Route route, ClusterStats clusterStats, TimeProvider time, long upstreamStart)
+    private static async Task<string> RelayResponseAsync(HttpContext context, HttpResponseMessage response, Route route, ClusterStats clusterStats, TimeProvider time, long upstreamStart, StreamTimeoutGuard? streamGuard)
     {
         context.Response.StatusCode = (int)response.StatusCode;
         var headers = context.Response.Headers;
@@ -249,7 +318,7 @@ internal static partial class HttpContextForwarder
         CopyResponseHeaders(response.Content.Headers, headers);
         headers["x-envoy-upstream-service-time"] = ((long)time.GetElapsedTime(upstreamStart).TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         ApplyResponseMutations(headers, route.ResponseHeaderMutations);
-        var completed = await CopyResponseBodyAsync(response, context).ConfigureAwait(false);
+        var completed = await CopyResponseBodyAsync(response, context, streamGuard).ConfigureAwait(false);
         if (!completed)
         {
             context.Abort();
@@ -342,7 +411,7 @@ internal static partial class HttpContextForwarder
         var hasBody = bodyDetection?.CanHaveBody ?? (request.ContentLength > 0);
         if (hasBody)
         {
-            message.Content = replayable?.CreateContent() ?? new StreamingContent(request.Body, request.ContentLength);
+            message.Content = replayable?.CreateContent() ?? new StreamingContent(request.Body, request.ContentLength, head.StreamGuard);
         }
 
         var sawRequestId = false;
@@ -509,7 +578,7 @@ internal static partial class HttpContextForwarder
         }
     }
 
-    private static async Task<bool> CopyResponseBodyAsync(HttpResponseMessage response, HttpContext context)
+    private static async Task<bool> CopyResponseBodyAsync(HttpResponseMessage response, HttpContext context, StreamTimeoutGuard? streamGuard)
     {
         var body = context.Response.Body;
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
@@ -522,6 +591,7 @@ internal static partial class HttpContextForwarder
                 try
                 {
                     read = await stream.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+                    streamGuard?.Touch();
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException)
                 {

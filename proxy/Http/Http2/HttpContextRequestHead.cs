@@ -27,6 +27,9 @@ internal sealed class HttpContextRequestHead : IRequestHead
         RemoteAddress = context.Connection.RemoteIpAddress;
     }
 
+    /// <summary>The stream's timers while it is forwarded (null when none applies); body copies touch it.</summary>
+    public StreamTimeoutGuard? StreamGuard { get; set; }
+
     public ReadOnlySpan<byte> Method => _method;
 
     public ReadOnlySpan<byte> Authority => _authority;

@@ -22,6 +22,12 @@ internal static class HttpFilterHook
             return reply.ResponseFlag;
         }
 
+        return await WriteReplyAsync(context, reply).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a local reply (the gRPC form is already chosen); resets the stream if the response started.</summary>
+    public static async Task<string> WriteReplyAsync(HttpContext context, FilterReply reply)
+    {
         var response = context.Response;
         if (response.HasStarted)
         {

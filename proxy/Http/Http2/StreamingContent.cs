@@ -10,11 +10,13 @@ internal sealed class StreamingContent : HttpContent
 {
     private readonly Stream _source;
     private readonly long? _length;
+    private readonly StreamTimeoutGuard? _streamGuard;
 
-    public StreamingContent(Stream source, long? length)
+    public StreamingContent(Stream source, long? length, StreamTimeoutGuard? streamGuard = null)
     {
         _source = source;
         _length = length;
+        _streamGuard = streamGuard;
     }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
@@ -28,6 +30,7 @@ internal sealed class StreamingContent : HttpContent
             while (true)
             {
                 var read = await _source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                _streamGuard?.Touch();
                 if (read == 0)
                 {
                     break;

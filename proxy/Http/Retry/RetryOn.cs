@@ -27,6 +27,9 @@ internal enum RetryOn
     /// <summary><c>retriable-status-codes</c>: the codes in <c>retriable_status_codes</c>.</summary>
     RetriableStatusCodes = 1 << 6,
 
+    /// <summary><c>retriable-headers</c>: a response header matches one of <c>retriable_headers</c>.</summary>
+    RetriableHeaders = 1 << 12,
+
     GrpcCancelled = 1 << 7,
     GrpcDeadlineExceeded = 1 << 8,
     GrpcInternal = 1 << 9,

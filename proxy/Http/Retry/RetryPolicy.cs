@@ -3,6 +3,9 @@ using Herald.Proxy.Upstream;
 
 namespace Herald.Proxy.Http.Retry;
 
+/// <summary>Looks a response header up by its lower-case name.</summary>
+internal delegate bool HeaderLookup<in TState>(TState state, string lowerCaseName, out ReadOnlySpan<byte> value);
+
 /// <summary>A route's validated <c>retry_policy</c>: when to try again, how often and how long to wait.</summary>
 internal sealed class RetryPolicy
 {
@@ -30,13 +33,42 @@ internal sealed class RetryPolicy
 
     public ImmutableArray<int> RetriableStatusCodes { get; init; } = [];
 
+    /// <summary><c>retriable_headers</c>: with <c>retriable-headers</c>, a response matching any of them is retried.</summary>
+    public ImmutableArray<Routing.HeaderCondition> RetriableHeaders { get; init; } = [];
+
+    /// <summary>True when response headers must be looked at for <c>retriable-headers</c>.</summary>
+    public bool ChecksHeaders => (RetryOn & RetryOn.RetriableHeaders) != 0 && !RetriableHeaders.IsEmpty;
+
+    /// <summary>Whether any of <see cref="RetriableHeaders"/> matches, headers read through <paramref name="lookup"/>.</summary>
+    public bool MatchesRetriableHeaders<TState>(TState state, HeaderLookup<TState> lookup)
+    {
+        foreach (var condition in RetriableHeaders)
+        {
+            var found = lookup(state, condition.Name, out var value);
+            if (condition.MatchesValue(found, value))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>True when a gRPC condition is set, so grpc-status must be looked at.</summary>
     public bool ChecksGrpcStatus => (RetryOn & RetryOn.AnyGrpc) != 0;
 
-    /// <summary>Whether a response head with this status (and grpc-status, or -1) is retried.</summary>
-    public bool RetriesResponse(int statusCode, int grpcStatus)
+    /// <summary>
+    /// Whether a response head with this status (and grpc-status, or -1) is retried;
+    /// <paramref name="headersMatched"/>: a retriable header matched.
+    /// </summary>
+    public bool RetriesResponse(int statusCode, int grpcStatus, bool headersMatched = false)
     {
         var on = RetryOn;
+        if (headersMatched && (on & RetryOn.RetriableHeaders) != 0)
+        {
+            return true;
+        }
+
         if ((on & RetryOn.FiveXx) != 0 && statusCode >= 500)
         {
             return true;

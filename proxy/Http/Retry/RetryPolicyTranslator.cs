@@ -11,7 +11,7 @@ internal static class RetryPolicyTranslator
     public const string PreviousHostsPredicate = "envoy.retry_host_predicates.previous_hosts";
 
     private const string Supported =
-        "5xx, gateway-error, reset, connect-failure, retriable-4xx, refused-stream, retriable-status-codes, "
+        "5xx, gateway-error, reset, connect-failure, retriable-4xx, refused-stream, retriable-status-codes, retriable-headers, "
         + "cancelled, deadline-exceeded, internal, resource-exhausted, unavailable";
 
     public static RetryPolicy Translate(Pb.RetryPolicy config, string path)
@@ -19,7 +19,7 @@ internal static class RetryPolicyTranslator
         ArgumentNullException.ThrowIfNull(config);
         FieldPolicy.RequireOnly(
             config, path, "retry_on", "num_retries", "per_try_timeout", "retry_host_predicate",
-            "host_selection_retry_max_attempts", "retriable_status_codes", "retry_back_off");
+            "host_selection_retry_max_attempts", "retriable_status_codes", "retry_back_off", "retriable_headers");
 
         var retryOn = ParseRetryOn(config.RetryOn, FieldPolicy.Join(path, "retry_on"));
         var numRetries = RetryPolicy.DefaultNumRetries;
@@ -70,6 +70,23 @@ internal static class RetryPolicyTranslator
             codes.Add((int)code);
         }
 
+        var headers = ImmutableArray.CreateBuilder<Routing.HeaderCondition>(config.RetriableHeaders.Count);
+        for (var i = 0; i < config.RetriableHeaders.Count; i++)
+        {
+            var headerPath = FieldPolicy.Index(path, "retriable_headers", i);
+            if (config.RetriableHeaders[i].Name.StartsWith(':'))
+            {
+                throw new ConfigException(FieldPolicy.Join(headerPath, "name"), $"'{config.RetriableHeaders[i].Name}' is a pseudo header; retriable_headers match response headers", "Match a response header by name; use retriable_status_codes for the status");
+            }
+
+            headers.Add(Routing.RouteTableTranslator.TranslateHeaderMatcher(config.RetriableHeaders[i], headerPath));
+        }
+
+        if ((retryOn & RetryOn.RetriableHeaders) != 0 && headers.Count == 0)
+        {
+            throw new ConfigException(FieldPolicy.Join(path, "retriable_headers"), "retry_on has retriable-headers but no retriable_headers are listed", "List the response headers that make a response retriable, or drop retriable-headers");
+        }
+
         var baseInterval = RetryPolicy.DefaultBaseInterval;
         var maxInterval = RetryPolicy.DefaultBaseInterval * 10;
         if (config.RetryBackOff is { } backOff)
@@ -102,6 +119,7 @@ internal static class RetryPolicyTranslator
             NumRetries = numRetries,
             PerTryTimeout = perTry,
             RetriableStatusCodes = codes.ToImmutable(),
+            RetriableHeaders = headers.ToImmutable(),
             BaseInterval = baseInterval,
             MaxInterval = maxInterval,
         };
@@ -122,6 +140,7 @@ internal static class RetryPolicyTranslator
                 "retriable-4xx" => RetryOn.Retriable4xx,
                 "refused-stream" => RetryOn.RefusedStream,
                 "retriable-status-codes" => RetryOn.RetriableStatusCodes,
+                "retriable-headers" => RetryOn.RetriableHeaders,
                 "cancelled" => RetryOn.GrpcCancelled,
                 "deadline-exceeded" => RetryOn.GrpcDeadlineExceeded,
                 "internal" => RetryOn.GrpcInternal,

@@ -82,6 +82,9 @@ internal sealed class ClusterAction : RouteAction
     /// <summary>The route's retry_policy; null when the route never retries (the fast path).</summary>
     public Retry.RetryPolicy? RetryPolicy { get; init; }
 
+    /// <summary>The route's idle_timeout and max_stream_duration; null when it sets neither.</summary>
+    public RouteStreamTimeouts? StreamTimeouts { get; init; }
+
     /// <summary>The cluster for this request; <paramref name="random"/> picks among weighted clusters.</summary>
     public string PickCluster(uint random)
     {

@@ -20,6 +20,26 @@ internal sealed class HeaderCondition
         _treatMissingAsEmpty = treatMissingAsEmpty;
     }
 
+    /// <summary>The header's lower-case name (for response headers, looked up by the caller).</summary>
+    public string Name => _selector.Name;
+
+    /// <summary>Applies the condition to a header looked up elsewhere (response headers for retries).</summary>
+    public bool MatchesValue(bool found, ReadOnlySpan<byte> value)
+    {
+        if (!found)
+        {
+            if (!_treatMissingAsEmpty)
+            {
+                return _matcher is null && _present == _invert;
+            }
+
+            value = default;
+        }
+
+        var match = _matcher is null ? _present : _matcher.Matches(value);
+        return match != _invert;
+    }
+
     public bool Matches(IRequestHead request)
     {
         var scratch = default(ScratchBuffer);

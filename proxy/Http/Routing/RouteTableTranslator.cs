@@ -50,7 +50,7 @@ internal static class RouteTableTranslator
     {
         FieldPolicy.RequireOnly(
             config, path, "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
-            "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config");
+            "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config", "retry_policy");
         if (config.Name.Length == 0)
         {
             throw new ConfigException(FieldPolicy.Join(path, "name"), "a virtual host needs a name", "Set name");
@@ -73,12 +73,14 @@ internal static class RouteTableTranslator
         };
         var request = TranslateHeaders(config.RequestHeadersToAdd, config.RequestHeadersToRemove, path, "request_headers_to_add", "request_headers_to_remove");
         var response = TranslateHeaders(config.ResponseHeadersToAdd, config.ResponseHeadersToRemove, path, "response_headers_to_add", "response_headers_to_remove");
+        // Envoy: a virtual host's retry_policy applies to each of its routes that has none of its own.
+        var hostRetry = config.RetryPolicy is null ? null : RetryPolicyTranslator.Translate(config.RetryPolicy, FieldPolicy.Join(path, "retry_policy"));
         var routes = new Route[config.Routes.Count];
         for (var i = 0; i < routes.Length; i++)
         {
             routes[i] = TranslateRoute(
                 config.Routes[i], FieldPolicy.Index(path, "routes", i), host,
-                [request, configRequest], [response, configResponse], clusters);
+                [request, configRequest], [response, configResponse], clusters, hostRetry);
         }
 
         host.SetRoutes(routes);
@@ -110,7 +112,7 @@ internal static class RouteTableTranslator
         return lower;
     }
 
-    private static Route TranslateRoute(Pb.Route config, string path, VirtualHost host, HeaderLevel[] outerRequest, HeaderLevel[] outerResponse, HashSet<string> clusters)
+    private static Route TranslateRoute(Pb.Route config, string path, VirtualHost host, HeaderLevel[] outerRequest, HeaderLevel[] outerResponse, HashSet<string> clusters, RetryPolicy? hostRetry)
     {
         FieldPolicy.RequireOnly(
             config, path, "name", "match", "route", "redirect", "direct_response", "request_headers_to_add",
@@ -123,7 +125,7 @@ internal static class RouteTableTranslator
         var matcher = TranslateMatch(config.Match, FieldPolicy.Join(path, "match"));
         RouteAction action = config.ActionCase switch
         {
-            Pb.Route.ActionOneofCase.Route_ => TranslateClusterAction(config.Route_, FieldPolicy.Join(path, "route"), matcher, clusters),
+            Pb.Route.ActionOneofCase.Route_ => TranslateClusterAction(config.Route_, FieldPolicy.Join(path, "route"), matcher, clusters, hostRetry),
             Pb.Route.ActionOneofCase.Redirect => TranslateRedirect(config.Redirect, FieldPolicy.Join(path, "redirect"), matcher),
             Pb.Route.ActionOneofCase.DirectResponse => TranslateDirectResponse(config.DirectResponse, FieldPolicy.Join(path, "direct_response")),
             _ => throw new ConfigException(path, "the route has no action", "Set one of route, redirect or direct_response"),
@@ -298,11 +300,12 @@ internal static class RouteTableTranslator
         return PathRewriter.Prefix(matcher, prefix);
     }
 
-    private static ClusterAction TranslateClusterAction(Pb.RouteAction config, string path, RouteMatcher matcher, HashSet<string> clusters)
+    private static ClusterAction TranslateClusterAction(Pb.RouteAction config, string path, RouteMatcher matcher, HashSet<string> clusters, RetryPolicy? hostRetry)
     {
         FieldPolicy.RequireOnly(
             config, path, "cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite", "host_rewrite_literal",
-            "auto_host_rewrite", "timeout", "hash_policy", "upgrade_configs", "retry_policy");
+            "auto_host_rewrite", "timeout", "hash_policy", "upgrade_configs", "retry_policy",
+            "idle_timeout", "max_stream_duration");
 
         string? cluster = null;
         IReadOnlyList<WeightedCluster> weighted = [];
@@ -384,7 +387,40 @@ internal static class RouteTableTranslator
 
         return new ClusterAction(cluster, weighted, timeout, hostLiteral, autoHost, rewriter, policies, allowWebSocket)
         {
-            RetryPolicy = config.RetryPolicy is null ? null : RetryPolicyTranslator.Translate(config.RetryPolicy, FieldPolicy.Join(path, "retry_policy")),
+            RetryPolicy = config.RetryPolicy is null ? hostRetry : RetryPolicyTranslator.Translate(config.RetryPolicy, FieldPolicy.Join(path, "retry_policy")),
+            StreamTimeouts = TranslateStreamTimeouts(config, path),
+        };
+    }
+
+    private static RouteStreamTimeouts? TranslateStreamTimeouts(Pb.RouteAction config, string path)
+    {
+        if (config.IdleTimeout is null && config.MaxStreamDuration is null)
+        {
+            return null;
+        }
+
+        TimeSpan? idle = config.IdleTimeout is null ? null : ToTimeSpan(config.IdleTimeout, FieldPolicy.Join(path, "idle_timeout"));
+        if (config.MaxStreamDuration is not { } duration)
+        {
+            return new RouteStreamTimeouts { IdleTimeout = idle };
+        }
+
+        var durationPath = FieldPolicy.Join(path, "max_stream_duration");
+        FieldPolicy.RequireOnly(duration, durationPath, "max_stream_duration", "grpc_timeout_header_max", "grpc_timeout_header_offset");
+        if (duration.GrpcTimeoutHeaderOffset is not null && duration.GrpcTimeoutHeaderMax is null)
+        {
+            throw new ConfigException(
+                FieldPolicy.Join(durationPath, "grpc_timeout_header_offset"),
+                "grpc_timeout_header_offset has no effect without grpc_timeout_header_max",
+                "Set grpc_timeout_header_max (0s for no cap) or remove the offset");
+        }
+
+        return new RouteStreamTimeouts
+        {
+            IdleTimeout = idle,
+            MaxStreamDuration = duration.MaxStreamDuration_ is null ? null : ToTimeSpan(duration.MaxStreamDuration_, FieldPolicy.Join(durationPath, "max_stream_duration")),
+            GrpcTimeoutHeaderMax = duration.GrpcTimeoutHeaderMax is null ? null : ToTimeSpan(duration.GrpcTimeoutHeaderMax, FieldPolicy.Join(durationPath, "grpc_timeout_header_max")),
+            GrpcTimeoutHeaderOffset = duration.GrpcTimeoutHeaderOffset is null ? TimeSpan.Zero : ToTimeSpan(duration.GrpcTimeoutHeaderOffset, FieldPolicy.Join(durationPath, "grpc_timeout_header_offset")),
         };
     }
 

@@ -33,6 +33,41 @@ public sealed class RetryTests
         Assert.Equal(1, await herald.WaitForStatAsync("cluster.flaky.upstream_rq_retry_success", v => v >= 1));
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RetriableHeaders_FirstResponseMarked_RetriedAndSecondRelayed(bool h2c)
+    {
+        var seen = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        await using var upstream = await RecordingUpstream.StartAsync("marked");
+        upstream.Handler = async context =>
+        {
+            if (seen.AddOrUpdate(context.Request.Path.Value ?? "/", 1, (_, n) => n + 1) == 1)
+            {
+                context.Response.Headers["x-upstream-retry"] = "please";
+                await context.Response.WriteAsync("first");
+                return;
+            }
+
+            await context.Response.WriteAsync("second");
+        };
+        var route = RetryRoute("/", "marked", "retriable-headers", numRetries: 2);
+        route["route"]!["retry_policy"]!["retriable_headers"] = new JsonArray(
+            new JsonObject { ["name"] = "x-upstream-retry", ["string_match"] = new JsonObject { ["exact"] = "please" } });
+        await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
+            .HttpListener("ingress", l => l.RawRoute(route))
+            .Cluster("marked", upstream.Port));
+        using var client = TestHttp.CreateClient();
+
+        using var response = await SendAsync(client, herald.ListenerUrl("ingress") + "/h", h2c);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("second", await response.Content.ReadAsStringAsync());
+        Assert.False(response.Headers.Contains("x-upstream-retry"));
+        Assert.Equal(2, upstream.Count);
+        Assert.Equal(1, await herald.WaitForStatAsync("cluster.marked.upstream_rq_retry", v => v >= 1));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task RetryOn5xx_AlwaysFailing_LastResponseRelayedAndLimitExceededCounted()
     {

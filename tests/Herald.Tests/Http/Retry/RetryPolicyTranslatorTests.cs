@@ -73,7 +73,7 @@ public sealed class RetryPolicyTranslatorTests
     }
 
     [Theory]
-    [InlineData("""{"retry_on":"5xx,retriable-headers"}""", P + ".retry_on")]
+    [InlineData("""{"retry_on":"5xx,envoy-ratelimited"}""", P + ".retry_on")]
     [InlineData("""{"retry_on":"envoy-ratelimited"}""", P + ".retry_on")]
     [InlineData("""{"retry_on":"5xx","num_retries":1000}""", P + ".num_retries")]
     [InlineData("""{"retry_on":"5xx","per_try_timeout":"-1s"}""", P + ".per_try_timeout")]
@@ -84,7 +84,8 @@ public sealed class RetryPolicyTranslatorTests
     [InlineData("""{"retry_on":"5xx","retry_back_off":{"base_interval":"1s","max_interval":"0.5s"}}""", P + ".retry_back_off.max_interval")]
     [InlineData("""{"retry_on":"5xx","retry_host_predicate":[{"name":"envoy.retry_host_predicates.omit_canary_hosts"}]}""", P + ".retry_host_predicate[0].name")]
     [InlineData("""{"retry_on":"5xx","retry_priority":{"name":"envoy.retry_priorities.previous_priorities"}}""", P + ".retry_priority")]
-    [InlineData("""{"retry_on":"5xx","retriable_headers":[{"name":"x-retry"}]}""", P + ".retriable_headers")]
+    [InlineData("""{"retry_on":"retriable-headers"}""", P + ".retriable_headers")]
+    [InlineData("""{"retry_on":"retriable-headers","retriable_headers":[{"name":":status"}]}""", P + ".retriable_headers[0].name")]
     [InlineData("""{"retry_on":"5xx","per_try_idle_timeout":"1s"}""", P + ".per_try_idle_timeout")]
     [InlineData("""{"retry_on":"5xx","host_selection_retry_max_attempts":-1}""", P + ".host_selection_retry_max_attempts")]
     public void Translate_BadValue_ThrowsNamingThePath(string json, string path)
@@ -93,6 +94,48 @@ public sealed class RetryPolicyTranslatorTests
 
         Assert.Equal(path, e.FieldPath);
         Assert.False(string.IsNullOrEmpty(e.Fix));
+    }
+
+    [Fact]
+    public void Translate_RetriableHeaders_ResponseMatchingAnyIsRetried()
+    {
+        var policy = Translate("""
+            {"retry_on":"retriable-headers","retriable_headers":[
+              {"name":"x-upstream-retry","string_match":{"exact":"yes"}},
+              {"name":"x-overloaded","present_match":true}]}
+            """);
+        var retryHeader = new Dictionary<string, string> { ["x-upstream-retry"] = "yes" };
+        var otherValue = new Dictionary<string, string> { ["x-upstream-retry"] = "no" };
+        var overloaded = new Dictionary<string, string> { ["x-overloaded"] = "" };
+
+        Assert.True(policy.ChecksHeaders);
+        Assert.True(policy.MatchesRetriableHeaders(retryHeader, Lookup));
+        Assert.False(policy.MatchesRetriableHeaders(otherValue, Lookup));
+        Assert.True(policy.MatchesRetriableHeaders(overloaded, Lookup));
+        Assert.True(policy.RetriesResponse(200, -1, headersMatched: true));
+        Assert.False(policy.RetriesResponse(200, -1, headersMatched: false));
+        Assert.False(policy.RetriesResponse(503, -1, headersMatched: false));
+    }
+
+    [Fact]
+    public void Translate_RetriableHeadersListedWithoutTheCondition_NotChecked()
+    {
+        var policy = Translate("""{"retry_on":"5xx","retriable_headers":[{"name":"x-retry"}]}""");
+
+        Assert.False(policy.ChecksHeaders);
+        Assert.False(policy.RetriesResponse(200, -1, headersMatched: true));
+    }
+
+    private static bool Lookup(Dictionary<string, string> headers, string name, out ReadOnlySpan<byte> value)
+    {
+        if (headers.TryGetValue(name, out var text))
+        {
+            value = System.Text.Encoding.ASCII.GetBytes(text);
+            return true;
+        }
+
+        value = default;
+        return false;
     }
 
     private static RetryPolicy Translate(string json) =>

@@ -342,4 +342,24 @@ public sealed class RouteTableTests
         Assert.Equal(["api.example.com", "*"], table.VirtualHosts[0].Domains);
         Assert.Equal("r0", table.VirtualHosts[0].Routes[0].Name);
     }
+
+    [Fact]
+    public void Translate_VirtualHostRetryPolicy_AppliesToRoutesWithoutTheirOwn()
+    {
+        var table = RouteJson.Table("""
+            {"name":"r","virtual_hosts":[{"name":"vh","domains":["*"],
+              "retry_policy":{"retry_on":"5xx","num_retries":4},
+              "routes":[
+                {"match":{"prefix":"/own"},"route":{"cluster":"c","retry_policy":{"retry_on":"reset","num_retries":1}}},
+                {"match":{"prefix":"/"},"route":{"cluster":"c"}}]}]}
+            """);
+
+        var own = (ClusterAction)table.Match(new TestRequestHead("a", "/own"))!.Action;
+        var inherited = (ClusterAction)table.Match(new TestRequestHead("a", "/other"))!.Action;
+
+        Assert.Equal(Herald.Proxy.Http.Retry.RetryOn.Reset, own.RetryPolicy!.RetryOn);
+        Assert.Equal(1, own.RetryPolicy.NumRetries);
+        Assert.Equal(Herald.Proxy.Http.Retry.RetryOn.FiveXx, inherited.RetryPolicy!.RetryOn);
+        Assert.Equal(4, inherited.RetryPolicy.NumRetries);
+    }
 }

@@ -58,6 +58,11 @@ public sealed class BootstrapBuilder
             hcm["upgrade_configs"] = new JsonArray(new JsonObject { ["upgrade_type"] = "websocket" });
         }
 
+        foreach (var (field, value) in options.ExtraFields)
+        {
+            hcm[field] = value?.DeepClone();
+        }
+
         hcm["route_config"] = new JsonObject
         {
             ["name"] = name + "_routes",

@@ -18,6 +18,9 @@ public sealed class HttpListenerOptions
 
     internal JsonArray Routes { get; } = [];
 
+    /// <summary>Other http_connection_manager fields as raw Envoy JSON (stream_idle_timeout, common_http_protocol_options, ...).</summary>
+    public JsonObject ExtraFields { get; } = [];
+
     /// <summary>HTTP filters (Envoy JSON: name and typed_config) placed before the router.</summary>
     public JsonArray HttpFilters { get; } = [];
 
