@@ -303,7 +303,7 @@ internal sealed partial class Http1Connection
         var token = cancellationToken;
         if (timeout > TimeSpan.Zero)
         {
-            _requestTimeout.CancelAfter(timeout);
+            StartRouteTimer(timeout);
             token = _requestTimeout.Token;
         }
 
@@ -349,8 +349,6 @@ internal sealed partial class Http1Connection
         }
         catch (OperationCanceledException) when (_requestTimeout.IsCancellationRequested)
         {
-            _requestTimeout.Dispose();
-            _requestTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
             return ResponseOutcome.Timeout;
         }
         catch (Exception e) when (e is IOException or Microsoft.AspNetCore.Connections.ConnectionResetException)
@@ -359,10 +357,31 @@ internal sealed partial class Http1Connection
         }
         finally
         {
-            if (timeout > TimeSpan.Zero && !_requestTimeout.IsCancellationRequested)
+            if (timeout > TimeSpan.Zero)
             {
-                _requestTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
+                StopRouteTimer();
             }
+        }
+    }
+
+    /// <summary>
+    /// The route timeout for the response head, on a guard of the shared sweeper rather than a
+    /// timer per request: when it fires, the sweeper cancels <see cref="_requestTimeout"/>.
+    /// </summary>
+    private void StartRouteTimer(TimeSpan timeout)
+    {
+        _routeTimer ??= StreamTimeoutSweeper.For(_time).Rent(CancelSource, null);
+        _routeTimer.SetCallback(CancelSource, _requestTimeout);
+        _routeTimer.Start(TimeSpan.Zero, timeout);
+    }
+
+    private void StopRouteTimer()
+    {
+        if (_routeTimer!.Stop() || _requestTimeout.IsCancellationRequested)
+        {
+            // It fired (or is about to cancel the source): the next request needs a fresh one.
+            _requestTimeout.Dispose();
+            _requestTimeout = new CancellationTokenSource();
         }
     }
 

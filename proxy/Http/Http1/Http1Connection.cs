@@ -48,7 +48,7 @@ internal sealed partial class Http1Connection : IDisposable
             IsTls = isTls,
         };
         _remoteAddressText = remote is null ? [] : Encoding.ASCII.GetBytes(remote.Address.ToString());
-        _requestTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        _requestTimeout = new CancellationTokenSource();
         _random = (uint)Random.Shared.Next() | 1;
     }
 
@@ -62,6 +62,12 @@ internal sealed partial class Http1Connection : IDisposable
         {
             _streamGuard = null;
             StreamTimeoutSweeper.For(_time).Return(guard);
+        }
+
+        if (_routeTimer is { } routeTimer)
+        {
+            _routeTimer = null;
+            StreamTimeoutSweeper.For(_time).Return(routeTimer);
         }
     }
 
