@@ -57,17 +57,37 @@ internal sealed partial class Http1Connection : IDisposable
 
     public void Dispose() => _requestTimeout.Dispose();
 
-    /// <summary>Set by the listener when a drain asks clients to go away.</summary>
-    public static bool Draining { get; set; }
+    /// <summary>
+    /// Set when a drain asks this connection to go away: the next response carries
+    /// <c>Connection: close</c> and no further request is read. One volatile read per response.
+    /// </summary>
+    private volatile bool _draining;
 
-    public async Task RunAsync(CancellationToken connectionClosed)
+    // Cancelled by the idle timeout, or by a drain so that a connection waiting for its next
+    // request closes at once. Only the wait for a request head observes it.
+    private CancellationTokenSource? _headWait;
+
+    private bool Draining => _draining;
+
+    /// <summary>Serve at most the one request in progress or next, then close (a listener draining).</summary>
+    public bool DrainFromStart { get; init; }
+
+    /// <param name="connectionClosed">The client went away.</param>
+    /// <param name="closeRequested">A drain asks the connection to close gracefully (Kestrel's
+    /// <c>IConnectionLifetimeNotificationFeature.ConnectionClosedRequested</c>).</param>
+    public async Task RunAsync(CancellationToken connectionClosed, CancellationToken closeRequested = default)
     {
         _connectionClosed = connectionClosed;
+        _draining = DrainFromStart;
         _stats.DownstreamCxTotal.Increment();
         _stats.DownstreamCxHttp1Total.Increment();
         _stats.DownstreamCxActive.Increment();
         using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         using var idleOrClosed = CancellationTokenSource.CreateLinkedTokenSource(idle.Token, connectionClosed);
+        _headWait = idle;
+        using var drain = closeRequested.CanBeCanceled
+            ? closeRequested.UnsafeRegister(static state => ((Http1Connection)state!).OnCloseRequested(), this)
+            : default;
         try
         {
             var idleTimeout = _manager.Config.IdleTimeout;
@@ -129,9 +149,35 @@ internal sealed partial class Http1Connection : IDisposable
         }
         finally
         {
+            if (_draining)
+            {
+                _stats.DownstreamCxDrainClose.Increment();
+            }
+
             _stats.DownstreamCxActive.Decrement();
             await _output.CompleteAsync().ConfigureAwait(false);
             await _input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void OnCloseRequested()
+    {
+        _draining = true;
+        if (Volatile.Read(ref _requestStart) == 0)
+        {
+            // Its first request may be on the way (the client connected just before the drain):
+            // serve that one with Connection: close rather than lose it.
+            return;
+        }
+
+        try
+        {
+            // A connection between requests closes now; one in a request closes after its response.
+            _headWait?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection ended meanwhile.
         }
     }
 
@@ -146,7 +192,29 @@ internal sealed partial class Http1Connection : IDisposable
     {
         while (true)
         {
-            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ReadResult result;
+            try
+            {
+                result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_draining && !_connectionClosed.IsCancellationRequested)
+            {
+                // Drained while waiting: a request that already arrived is still served (with
+                // Connection: close); with nothing received the connection closes.
+                if (!_input.TryRead(out result))
+                {
+                    return HeadOutcome.Closed;
+                }
+
+                if (result.Buffer.IsEmpty)
+                {
+                    _input.AdvanceTo(result.Buffer.End);
+                    return HeadOutcome.Closed;
+                }
+
+                cancellationToken = _connectionClosed;
+            }
+
             var buffer = result.Buffer;
             if (!buffer.IsEmpty && _request.TryParse(buffer, out var headLength))
             {
