@@ -69,16 +69,12 @@ internal sealed partial class Http1Connection : IDisposable
 
     private bool Draining => _draining;
 
-    /// <summary>Serve at most the one request in progress or next, then close (a listener draining).</summary>
-    public bool DrainFromStart { get; init; }
-
     /// <param name="connectionClosed">The client went away.</param>
     /// <param name="closeRequested">A drain asks the connection to close gracefully (Kestrel's
     /// <c>IConnectionLifetimeNotificationFeature.ConnectionClosedRequested</c>).</param>
     public async Task RunAsync(CancellationToken connectionClosed, CancellationToken closeRequested = default)
     {
         _connectionClosed = connectionClosed;
-        _draining = DrainFromStart;
         _stats.DownstreamCxTotal.Increment();
         _stats.DownstreamCxHttp1Total.Increment();
         _stats.DownstreamCxActive.Increment();
@@ -109,6 +105,12 @@ internal sealed partial class Http1Connection : IDisposable
                     break;
                 }
 
+                if (head == HeadOutcome.Drained)
+                {
+                    _stats.DownstreamCxDrainClose.Increment();
+                    break;
+                }
+
                 if (head == HeadOutcome.Malformed)
                 {
                     _stats.DownstreamCxProtocolError.Increment();
@@ -129,7 +131,14 @@ internal sealed partial class Http1Connection : IDisposable
                     EndRequest(_responseFlags);
                 }
 
-                if (!keepAlive || Draining)
+                if (Draining)
+                {
+                    // This response carried Connection: close because of the drain.
+                    _stats.DownstreamCxDrainClose.Increment();
+                    break;
+                }
+
+                if (!keepAlive)
                 {
                     break;
                 }
@@ -149,11 +158,6 @@ internal sealed partial class Http1Connection : IDisposable
         }
         finally
         {
-            if (_draining)
-            {
-                _stats.DownstreamCxDrainClose.Increment();
-            }
-
             _stats.DownstreamCxActive.Decrement();
             await _output.CompleteAsync().ConfigureAwait(false);
             await _input.CompleteAsync().ConfigureAwait(false);
@@ -185,6 +189,9 @@ internal sealed partial class Http1Connection : IDisposable
     {
         Complete,
         Closed,
+
+        /// <summary>A drain closed the connection between requests.</summary>
+        Drained,
         Malformed,
     }
 
@@ -203,13 +210,13 @@ internal sealed partial class Http1Connection : IDisposable
                 // Connection: close); with nothing received the connection closes.
                 if (!_input.TryRead(out result))
                 {
-                    return HeadOutcome.Closed;
+                    return HeadOutcome.Drained;
                 }
 
                 if (result.Buffer.IsEmpty)
                 {
                     _input.AdvanceTo(result.Buffer.End);
-                    return HeadOutcome.Closed;
+                    return HeadOutcome.Drained;
                 }
 
                 cancellationToken = _connectionClosed;
