@@ -93,6 +93,45 @@ public sealed class ConfigChurnTests(ITestOutputHelper output)
         }
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task GatewayPortMoved_RequestInFlightOnOldListener_FinishesWithConnectionClose()
+    {
+        var oldPort = FreePort.Next();
+        var newPort = FreePort.Next();
+        var apiPort = FreePort.Next();
+        using var mesh = new MeshFile(Mesh(oldPort, 100, "30s"));
+        await using var gateway = await DataPlaneProcess.StartEmbeddedGatewayAsync(mesh.Path, apiPort);
+        using var api = new HttpClient(new SocketsHttpHandler { UseProxy = false })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{apiPort}/"),
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+        await using var upstream = await HeldUpstream.StartAsync();
+        await RegistryClient.RegisterAsync(api, "demo", upstream.Port, new Dictionary<string, string> { ["version"] = "v1" }, "1.0.0");
+        await WaitServingAsync($"http://127.0.0.1:{oldPort}/", gateway);
+
+        using var inFlight = await RawHttp.ConnectAsync(oldPort);
+        await inFlight.SendAsync("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+        await upstream.WaitForArrivalsAsync(1, TimeSpan.FromSeconds(20));
+
+        // The gateway moves: LDS replaces the listener; the old one must drain, not cut.
+        mesh.Write(Mesh(newPort, 100, "30s"));
+        await WaitServingAsync($"http://127.0.0.1:{newPort}/", gateway);
+        Assert.True(
+            await gateway.WaitForStatAsync("listener_manager.total_listeners_draining", v => v == 1, TimeSpan.FromSeconds(10)),
+            "the old listener is not draining\n" + gateway.Transcript());
+
+        upstream.Release();
+        var (head, body) = await inFlight.ReadResponseAsync(TimeSpan.FromSeconds(20));
+        Assert.StartsWith("HTTP/1.1 200", head, StringComparison.Ordinal);
+        Assert.Contains("connection: close", head, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("held HTTP/1.1", body);
+        Assert.True(
+            await gateway.WaitForStatAsync("listener_manager.total_listeners_draining", v => v == 0, TimeSpan.FromSeconds(10)),
+            "the old listener still drains after its last request\n" + gateway.Transcript());
+        await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => RawHttp.ConnectAsync(oldPort));
+    }
+
     private static async Task WaitServingAsync(string url, DataPlaneProcess gateway)
     {
         using var http = TestHttp.CreateClient();
