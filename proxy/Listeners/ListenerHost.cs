@@ -286,22 +286,23 @@ internal sealed class ListenerHost : IAsyncDisposable
     /// </summary>
     public Task DrainAsync(CancellationToken deadline)
     {
+        // Whichever caller's deadline comes first cuts the drain (a retired listener's own, or a SIGTERM's).
+        _ = deadline.UnsafeRegister(static cut => ((CancellationTokenSource)cut!).Cancel(), _drainCut);
         lock (_server)
         {
-            return _drain ??= RunDrainAsync(deadline);
+            return _drain ??= RunDrainAsync();
         }
     }
 
     /// <summary>True once a drain has started: the listener accepts nothing more.</summary>
     public bool IsDraining => Volatile.Read(ref _drain) is not null;
 
-    private async Task RunDrainAsync(CancellationToken deadline)
+    private async Task RunDrainAsync()
     {
         await Task.Yield();
         _listenersDraining.Increment();
         try
         {
-            using var link = deadline.UnsafeRegister(static cut => ((CancellationTokenSource)cut!).Cancel(), _drainCut);
             await _server.StopAsync(_drainCut.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)

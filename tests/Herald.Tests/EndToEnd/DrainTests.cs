@@ -30,10 +30,9 @@ public sealed class DrainTests
         Assert.StartsWith("HTTP/1.1 200", warmHead, StringComparison.Ordinal);
         Assert.DoesNotContain("connection: close", warmHead, StringComparison.OrdinalIgnoreCase);
 
-        using var http1 = await RawHttp.ConnectAsync(port);
-        await http1.SendAsync("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+        using var http1 = await upstream.SendHeldRequestAsync(port, Wait);
         var h2 = ProcessRunner.RunAsync(Tools.Nghttp, ["-v", "--no-dep", $"http://127.0.0.1:{port}/slow/h2"], TimeSpan.FromSeconds(60));
-        await upstream.WaitForArrivalsAsync(2, Wait);
+        await upstream.WaitForArrivalsAsync(1, Wait);
 
         var clock = Stopwatch.StartNew();
         await herald.TerminateAsync();
@@ -62,9 +61,7 @@ public sealed class DrainTests
     {
         await using var upstream = await HeldUpstream.StartAsync();
         await using var herald = await HeraldProcess.StartAsync(() => Bootstrap(upstream), ["--drain-time-s", "2"]);
-        using var http1 = await RawHttp.ConnectAsync(herald.ListenerPort("ingress"));
-        await http1.SendAsync("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
-        await upstream.WaitForArrivalsAsync(1, Wait);
+        using var http1 = await upstream.SendHeldRequestAsync(herald.ListenerPort("ingress"), Wait);
 
         var clock = Stopwatch.StartNew();
         await herald.TerminateAsync();
@@ -120,9 +117,7 @@ public sealed class DrainTests
         await using var upstream = await HeldUpstream.StartAsync();
         await using var herald = await HeraldProcess.StartAsync(() => Bootstrap(upstream), ["--drain-time-s", "60"]);
         var port = herald.ListenerPort("ingress");
-        using var http1 = await RawHttp.ConnectAsync(port);
-        await http1.SendAsync("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
-        await upstream.WaitForArrivalsAsync(1, Wait);
+        using var http1 = await upstream.SendHeldRequestAsync(port, Wait);
 
         using (var drain = await herald.Admin.PostAsync("drain_listeners?graceful", null))
         {

@@ -22,11 +22,7 @@ public sealed class ConfigChurnTests(ITestOutputHelper output)
         var apiPort = FreePort.Next();
         using var mesh = new MeshFile(Mesh(gatewayPort, 80, "5s"));
         await using var gateway = await DataPlaneProcess.StartEmbeddedGatewayAsync(mesh.Path, apiPort);
-        using var api = new HttpClient(new SocketsHttpHandler { UseProxy = false })
-        {
-            BaseAddress = new Uri($"http://127.0.0.1:{apiPort}/"),
-            Timeout = TimeSpan.FromSeconds(10),
-        };
+        using var api = RegistryClient.Create(apiPort);
 
         // Two instances per subset; one of each is registered at any time, and a swap registers
         // the standby before the active one leaves, so a subset is never empty.
@@ -101,18 +97,12 @@ public sealed class ConfigChurnTests(ITestOutputHelper output)
         var apiPort = FreePort.Next();
         using var mesh = new MeshFile(Mesh(oldPort, 100, "30s"));
         await using var gateway = await DataPlaneProcess.StartEmbeddedGatewayAsync(mesh.Path, apiPort);
-        using var api = new HttpClient(new SocketsHttpHandler { UseProxy = false })
-        {
-            BaseAddress = new Uri($"http://127.0.0.1:{apiPort}/"),
-            Timeout = TimeSpan.FromSeconds(10),
-        };
+        using var api = RegistryClient.Create(apiPort);
         await using var upstream = await HeldUpstream.StartAsync();
         await RegistryClient.RegisterAsync(api, "demo", upstream.Port, new Dictionary<string, string> { ["version"] = "v1" }, "1.0.0");
         await WaitServingAsync($"http://127.0.0.1:{oldPort}/", gateway);
 
-        using var inFlight = await RawHttp.ConnectAsync(oldPort);
-        await inFlight.SendAsync("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
-        await upstream.WaitForArrivalsAsync(1, TimeSpan.FromSeconds(20));
+        using var inFlight = await upstream.SendHeldRequestAsync(oldPort, TimeSpan.FromSeconds(20));
 
         // The gateway moves: LDS replaces the listener; the old one must drain, not cut.
         mesh.Write(Mesh(newPort, 100, "30s"));

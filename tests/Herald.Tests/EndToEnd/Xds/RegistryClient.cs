@@ -6,6 +6,13 @@ namespace Herald.Tests.EndToEnd.Xds;
 /// <summary>The control plane's registry API (<c>/v1/registry/instances</c>) over an HttpClient whose base address is the API.</summary>
 internal static class RegistryClient
 {
+    /// <summary>A client of the registry API at 127.0.0.1:<paramref name="apiPort"/>.</summary>
+    public static HttpClient Create(int apiPort) => new(new SocketsHttpHandler { UseProxy = false })
+    {
+        BaseAddress = new Uri($"http://127.0.0.1:{apiPort}/"),
+        Timeout = TimeSpan.FromSeconds(10),
+    };
+
     /// <summary>PUT /v1/registry/instances; returns the instance id.</summary>
     public static async Task<string> RegisterAsync(HttpClient api, string service, int port, IReadOnlyDictionary<string, string> labels, string version, int ttlSeconds = 600)
     {

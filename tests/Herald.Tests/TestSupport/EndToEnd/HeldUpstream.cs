@@ -45,6 +45,26 @@ public sealed class HeldUpstream : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Opens an HTTP/1.1 connection to a proxy on <paramref name="proxyPort"/>, sends
+    /// <c>GET /slow</c> and returns once the request is held here.
+    /// </summary>
+    public async Task<RawHttp> SendHeldRequestAsync(int proxyPort, TimeSpan timeout)
+    {
+        var connection = await RawHttp.ConnectAsync(proxyPort);
+        try
+        {
+            await connection.SendAsync("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+            await WaitForArrivalsAsync(1, timeout);
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Lets every held request, and every later one, answer 200 with <c>held PROTOCOL</c>.</summary>
     public void Release() => _release.TrySetResult();
 
