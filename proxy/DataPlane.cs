@@ -20,6 +20,17 @@ internal sealed class DataPlane : IAsyncDisposable
     private ProxyConfig _config;
     private DateTimeOffset _lastUpdated;
     private volatile bool _ready;
+    private volatile bool _healthCheckFailed;
+    private volatile bool _draining;
+
+    // Listeners a config change removed, draining their connections before they go.
+    private readonly HashSet<ListenerHost> _retiring = [];
+
+    // After a drain of every listener (or every inbound one) none of that kind starts again, as in Envoy.
+    private bool _stoppedAll;
+    private bool _stoppedInbound;
+    private readonly Gauge _serverLive;
+    private readonly Gauge _serverState;
 
     private DataPlane(ProxyConfig config, StatsStore stats, TimeProvider time, IDnsResolver dns)
     {
@@ -28,6 +39,40 @@ internal sealed class DataPlane : IAsyncDisposable
         Time = time;
         Clusters = new ClusterManager(stats, time, dns);
         _lastUpdated = time.GetUtcNow();
+        _serverLive = stats.Gauge(StatKey.Global("server.live"));
+        _serverState = stats.Gauge(StatKey.Global("server.state"));
+        stats.Gauge(StatKey.Global("server.total_connections"));
+        stats.Gauge(StatKey.Global("listener_manager.total_listeners_draining"));
+        PublishState();
+    }
+
+    /// <summary>Envoy's default drain time is 600 s; Herald's is 30 s, Kubernetes' default grace period.</summary>
+    public static readonly TimeSpan DefaultDrainTime = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a drain lets connections finish before cutting them: <c>--drain-time-s</c>. Applies
+    /// to SIGTERM, <c>/drain_listeners</c> and listeners removed or moved by a config change.
+    /// </summary>
+    public TimeSpan DrainTime { get; set; } = DefaultDrainTime;
+
+    /// <summary>Envoy's server state: DRAINING once a drain started or the health check was failed.</summary>
+    public ServerState State =>
+        !_ready ? ServerState.PreInitializing
+        : _draining || _healthCheckFailed ? ServerState.Draining
+        : ServerState.Live;
+
+    private void PublishState()
+    {
+        var state = State;
+        _serverState.Set((long)state);
+        _serverLive.Set(state == ServerState.Live ? 1 : 0);
+    }
+
+    /// <summary><c>POST /healthcheck/fail</c> and <c>/healthcheck/ok</c>: <c>/ready</c> answers 503 while failed.</summary>
+    public void SetHealthCheckFailed(bool failed)
+    {
+        _healthCheckFailed = failed;
+        PublishState();
     }
 
     public ProxyConfig Config => Volatile.Read(ref _config);
@@ -55,7 +100,11 @@ internal sealed class DataPlane : IAsyncDisposable
     }
 
     /// <summary>Marks the data plane ready (a dynamic bootstrap waits for its first config).</summary>
-    public void MarkReady() => _ready = true;
+    public void MarkReady()
+    {
+        _ready = true;
+        PublishState();
+    }
 
     public IPEndPoint? AdminAddress => _admin?.BoundAddress;
 
@@ -76,6 +125,7 @@ internal sealed class DataPlane : IAsyncDisposable
 
             await plane.ApplyCoreAsync(config, cancellationToken).ConfigureAwait(false);
             plane._ready = readyWhenStarted;
+            plane.PublishState();
             return plane;
         }
         catch
@@ -130,6 +180,13 @@ internal sealed class DataPlane : IAsyncDisposable
         {
             if (byName.Remove(listener.Name, out var host))
             {
+                if (host.IsDraining)
+                {
+                    // Drained on request: it stays stopped, and no replacement starts.
+                    next.Add(host);
+                    continue;
+                }
+
                 if (host.Config.Address.Equals(listener.Address))
                 {
                     if (!ReferenceEquals(host.Config, listener))
@@ -144,6 +201,11 @@ internal sealed class DataPlane : IAsyncDisposable
                 retired.Add(host);
             }
 
+            if (_stoppedAll || (_stoppedInbound && IsInbound(listener)))
+            {
+                continue;
+            }
+
             next.Add(await ListenerHost.StartAsync(listener, Stats, Clusters, _httpClients, Time, cancellationToken).ConfigureAwait(false));
         }
 
@@ -156,8 +218,98 @@ internal sealed class DataPlane : IAsyncDisposable
 
         foreach (var host in retired)
         {
+            Retire(host);
+        }
+    }
+
+    private static bool IsInbound(ListenerConfig listener) =>
+        listener.Source.TrafficDirection == Envoy.Config.Core.V3.TrafficDirection.Inbound;
+
+    // A listener removed or moved by a config change stops accepting at once; its open
+    // connections finish (Connection: close, GOAWAY) within the drain time instead of being cut.
+    private void Retire(ListenerHost host)
+    {
+        lock (_retiring)
+        {
+            _retiring.Add(host);
+        }
+
+        _ = RetireAsync(host);
+    }
+
+    private async Task RetireAsync(ListenerHost host)
+    {
+        using var deadline = new CancellationTokenSource(DrainTime, Time);
+        try
+        {
+            await host.DrainAsync(deadline.Token).ConfigureAwait(false);
             await host.DisposeAsync().ConfigureAwait(false);
         }
+        catch (Exception e)
+        {
+            Observability.ProcessLog.Error($"draining listener '{host.Config.Name}'", e);
+        }
+        finally
+        {
+            lock (_retiring)
+            {
+                _retiring.Remove(host);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Drains every listener (or only those with <c>traffic_direction: INBOUND</c>): each stops
+    /// accepting at once, and its connections finish within <see cref="DrainTime"/> (HTTP/1.1
+    /// <c>Connection: close</c>, HTTP/2 GOAWAY), after which the rest are cut. The server state
+    /// becomes DRAINING, so <c>/ready</c> answers 503. Completes when no connection remains on
+    /// the drained listeners (and on listeners retired by config changes) or at the deadline;
+    /// <paramref name="cut"/> ends the wait early and cuts what is left.
+    /// </summary>
+    public async Task DrainListenersAsync(bool inboundOnly, CancellationToken cut = default)
+    {
+        List<ListenerHost> hosts;
+        await _applyLock.WaitAsync(cut).ConfigureAwait(false);
+        try
+        {
+            _draining = true;
+            PublishState();
+            if (inboundOnly)
+            {
+                _stoppedInbound = true;
+            }
+            else
+            {
+                _stoppedAll = true;
+            }
+
+            lock (_listeners)
+            {
+                hosts = inboundOnly ? _listeners.FindAll(l => IsInbound(l.Config)) : [.. _listeners];
+            }
+        }
+        finally
+        {
+            _applyLock.Release();
+        }
+
+        using var timer = new CancellationTokenSource(DrainTime, Time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cut);
+        var drains = new List<Task>(hosts.Count + 1);
+        foreach (var host in hosts)
+        {
+            drains.Add(host.DrainAsync(deadline.Token));
+        }
+
+        lock (_retiring)
+        {
+            foreach (var host in _retiring)
+            {
+                drains.Add(host.DrainAsync(deadline.Token));
+            }
+        }
+
+        await Task.WhenAll(drains).ConfigureAwait(false);
     }
 
     private static IEnumerable<Envoy.Config.Route.V3.RouteConfiguration> InlineRouteConfigs(ProxyConfig config)
@@ -178,6 +330,13 @@ internal sealed class DataPlane : IAsyncDisposable
     {
         Stats = Stats,
         IsReady = () => _ready,
+        State = () => State,
+        SetHealthCheckFailed = SetHealthCheckFailed,
+        DrainListeners = inboundOnly =>
+        {
+            _ = DrainInBackgroundAsync(inboundOnly);
+            return Task.CompletedTask;
+        },
         ConfigDump = () => new ConfigDumpView(
             Config.Bootstrap,
             Config.Listeners.Where(l => !Config.Dynamic.Listeners.ContainsKey(l.Name)).Select(l => l.Source).ToList(),
@@ -199,9 +358,32 @@ internal sealed class DataPlane : IAsyncDisposable
         },
     };
 
+    private async Task DrainInBackgroundAsync(bool inboundOnly)
+    {
+        try
+        {
+            await DrainListenersAsync(inboundOnly).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            // Shut down meanwhile.
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _ready = false;
+        List<ListenerHost> retiring;
+        lock (_retiring)
+        {
+            retiring = [.. _retiring];
+        }
+
+        foreach (var listener in retiring)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var listener in Listeners)
         {
             await listener.DisposeAsync().ConfigureAwait(false);

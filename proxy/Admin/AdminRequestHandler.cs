@@ -15,13 +15,16 @@ internal sealed class AdminRequestHandler(AdminContext context, CancellationToke
         "admin commands are:\n" +
         "  /clusters: upstream cluster status (?format=json)\n" +
         "  /config_dump: dump current Envoy configs\n" +
+        "  /drain_listeners: drain listeners (POST; ?graceful, ?inboundonly)\n" +
+        "  /healthcheck/fail: cause the server to fail health checks (POST)\n" +
+        "  /healthcheck/ok: cause the server to pass health checks (POST)\n" +
         "  /quitquitquit: exit the server (POST)\n" +
         "  /ready: print server state, return 200 if LIVE, otherwise return 503\n" +
         "  /server_info: print server version/status information\n" +
         "  /stats: print server stats (?filter=REGEX, ?usedonly, ?format=json|prometheus)\n" +
         "  /stats/prometheus: print server stats in prometheus format (?filter=REGEX, ?usedonly)\n";
 
-    private static readonly string[] PostOnly = ["/quitquitquit"];
+    private static readonly string[] PostOnly = ["/quitquitquit", "/drain_listeners", "/healthcheck/fail", "/healthcheck/ok"];
 
     public async Task HandleAsync(HttpContext http)
     {
@@ -47,8 +50,15 @@ internal sealed class AdminRequestHandler(AdminContext context, CancellationToke
             switch (path)
             {
                 case "/ready":
-                    var ready = context.IsReady();
-                    await WriteAsync(http, ready ? 200 : 503, TextPlain, ready ? "LIVE\n" : "PRE_INITIALIZING\n");
+                    var state = State();
+                    await WriteAsync(http, state == ServerState.Live ? 200 : 503, TextPlain, StateName(state) + "\n");
+                    break;
+                case "/healthcheck/fail":
+                case "/healthcheck/ok":
+                    await HealthCheckAsync(http, failed: path == "/healthcheck/fail");
+                    break;
+                case "/drain_listeners":
+                    await DrainListenersAsync(http);
                     break;
                 case "/stats":
                     await StatsAsync(http, prometheus: false);
@@ -121,6 +131,42 @@ internal sealed class AdminRequestHandler(AdminContext context, CancellationToke
         }
     }
 
+    private ServerState State() =>
+        context.State is { } state ? state() : context.IsReady() ? ServerState.Live : ServerState.PreInitializing;
+
+    private static string StateName(ServerState state) => state switch
+    {
+        ServerState.Live => "LIVE",
+        ServerState.Draining => "DRAINING",
+        ServerState.PreInitializing => "PRE_INITIALIZING",
+        _ => "INITIALIZING",
+    };
+
+    private async Task HealthCheckAsync(HttpContext http, bool failed)
+    {
+        if (context.SetHealthCheckFailed is not { } set)
+        {
+            await WriteAsync(http, StatusCodes.Status501NotImplemented, TextPlain, "health check control is not available in this mode\n");
+            return;
+        }
+
+        set(failed);
+        await WriteAsync(http, 200, TextPlain, "OK\n");
+    }
+
+    // Herald drains gracefully with or without ?graceful (see docs/admin.md); the parameter is accepted for Envoy's tools.
+    private async Task DrainListenersAsync(HttpContext http)
+    {
+        if (context.DrainListeners is not { } drain)
+        {
+            await WriteAsync(http, StatusCodes.Status501NotImplemented, TextPlain, "drain_listeners is not available in this mode\n");
+            return;
+        }
+
+        await drain(http.Request.Query.ContainsKey("inboundonly"));
+        await WriteAsync(http, 200, TextPlain, "OK\n");
+    }
+
     private async Task QuitAsync(HttpContext http)
     {
         var onQuit = context.OnQuitQuitQuit;
@@ -156,7 +202,7 @@ internal sealed class AdminRequestHandler(AdminContext context, CancellationToke
         {
             json.WriteStartObject();
             json.WriteString("version", "herald/" + (typeof(AdminRequestHandler).Assembly.GetName().Version?.ToString() ?? "0"));
-            json.WriteString("state", context.IsReady() ? "LIVE" : "PRE_INITIALIZING");
+            json.WriteString("state", StateName(State()));
             json.WriteString("uptime_current_epoch", seconds);
             json.WriteString("uptime_all_epochs", seconds);
             json.WriteEndObject();

@@ -37,6 +37,8 @@ internal static class CommandLine
     public const string Usage = """
         usage: herald COMMAND [OPTIONS]
 
+        gateway, sidecar and proxy drain their listeners on SIGTERM (up to --drain-time-s, default 30).
+
         commands:
           gateway [--config herald.yaml] [--demo]
                                             control plane and gateway in one process (mesh file watched)
@@ -45,7 +47,7 @@ internal static class CommandLine
           sidecar --xds HOST:PORT --node-id ID --cluster NAME [--service NAME] [--interception REDIRECT|TPROXY]
                                             a data plane configured over ADS
           demo                              run the proxy with two demo upstreams on an example bootstrap
-          proxy --bootstrap FILE [--admin ADDR]
+          proxy --bootstrap FILE [--admin ADDR] [--drain-time-s 30] [--drain-strategy immediate]
                                             run the data plane on an Envoy v3 bootstrap (YAML or JSON)
           iptables install|uninstall|verify|print [flags]
                                             manage the interception rules (the init container's job)

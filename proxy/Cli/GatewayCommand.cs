@@ -19,18 +19,20 @@ internal static class GatewayCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var parsed = CliArguments.Parse(args, ["--config", "--admin", "--api", "--xds", "--gateway"], ["--demo"], out var error);
+        var parsed = CliArguments.Parse(args, ["--config", "--admin", "--api", "--xds", "--gateway", .. DrainOptions.Options], ["--demo"], out var error);
         if (parsed is null)
         {
-            Console.Error.WriteLine($"herald gateway: {error}\nusage: herald gateway [--config herald.yaml] [--gateway NAME] [--admin ADDR] [--api ADDR] [--xds ADDR] [--demo]");
+            Console.Error.WriteLine($"herald gateway: {error}\nusage: herald gateway [--config herald.yaml] [--gateway NAME] [--admin ADDR] [--api ADDR] [--xds ADDR] [--demo] {DrainOptions.Usage}");
             return CommandLine.ExitBadConfig;
         }
 
         IPEndPoint admin;
         IPEndPoint api;
         IPEndPoint? xds;
+        TimeSpan drainTime;
         try
         {
+            drainTime = DrainOptions.Parse(parsed[DrainOptions.DrainTimeOption], parsed[DrainOptions.DrainStrategyOption]);
             admin = ProxyCommand.ParseAddress(parsed["--admin"] ?? ProxyCommand.DefaultAdmin, "--admin");
             api = ProxyCommand.ParseAddress(parsed["--api"] ?? DefaultApi, "--api");
             xds = parsed["--xds"] is { } x ? ProxyCommand.ParseAddress(x, "--xds") : null;
@@ -99,7 +101,8 @@ internal static class GatewayCommand
                 admin,
                 stats,
                 plane => Announce(plane, registryApi.BoundAddress, grpc?.BoundAddress, parsed["--config"], parsed.Has("--demo")),
-                target => AdsConnector.InProcess(node, host.Ads.HandleStateOfTheWorldAsync, target, stats, time)).ConfigureAwait(false);
+                target => AdsConnector.InProcess(node, host.Ads.HandleStateOfTheWorldAsync, target, stats, time),
+                drainTime).ConfigureAwait(false);
         }
         finally
         {

@@ -15,6 +15,8 @@ internal static class ProxyCommand
     {
         string? bootstrapPath = null;
         string? admin = null;
+        string? drainTimeText = null;
+        string? drainStrategy = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -24,6 +26,12 @@ internal static class ProxyCommand
                     break;
                 case "--admin" when i + 1 < args.Length:
                     admin = args[++i];
+                    break;
+                case DrainOptions.DrainTimeOption when i + 1 < args.Length:
+                    drainTimeText = args[++i];
+                    break;
+                case DrainOptions.DrainStrategyOption when i + 1 < args.Length:
+                    drainStrategy = args[++i];
                     break;
                 default:
                     return Usage($"unknown or incomplete option '{args[i]}'");
@@ -38,8 +46,10 @@ internal static class ProxyCommand
         var stats = new StatsStore();
         ProxyConfig config;
         IPEndPoint adminAddress;
+        TimeSpan drainTime;
         try
         {
+            drainTime = DrainOptions.Parse(drainTimeText, drainStrategy);
             var bootstrap = BootstrapLoader.LoadFile(bootstrapPath);
             config = BootstrapTranslator.Translate(bootstrap, stats);
             adminAddress = admin is not null ? ParseAddress(admin, "--admin") : config.AdminAddress ?? ParseAddress(DefaultAdmin, "--admin");
@@ -50,23 +60,32 @@ internal static class ProxyCommand
             return CommandLine.ExitBadConfig;
         }
 
-        return await RunAsync(config, adminAddress, stats, announce: null).ConfigureAwait(false);
+        return await RunAsync(config, adminAddress, stats, announce: null, drainTime: drainTime).ConfigureAwait(false);
     }
 
-    /// <summary>Runs a data plane until SIGTERM/SIGINT or /quitquitquit.</summary>
-    public static async Task<int> RunAsync(ProxyConfig config, IPEndPoint adminAddress, StatsStore stats, Action<DataPlane>? announce, Func<XdsConfigTarget, AdsConnector>? connectAds = null)
+    /// <summary>
+    /// Runs a data plane until SIGTERM/SIGINT (which drain the listeners first, up to
+    /// <paramref name="drainTime"/>; a second signal cuts the drain short) or /quitquitquit.
+    /// </summary>
+    public static async Task<int> RunAsync(ProxyConfig config, IPEndPoint adminAddress, StatsStore stats, Action<DataPlane>? announce, Func<XdsConfigTarget, AdsConnector>? connectAds = null, TimeSpan? drainTime = null)
     {
         using var stop = new CancellationTokenSource();
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        using var cutDrain = new CancellationTokenSource();
+        void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
         {
             context.Cancel = true;
-            stop.Cancel();
-        });
-        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
+            if (stop.IsCancellationRequested)
+            {
+                cutDrain.Cancel();
+            }
+            else
+            {
+                stop.Cancel();
+            }
+        }
+
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
 
         DataPlane plane;
         var time = TimeProvider.System;
@@ -74,6 +93,7 @@ internal static class ProxyCommand
         try
         {
             plane = await DataPlane.StartAsync(config, adminAddress, stats, time, new SystemDnsResolver(), stop.Token, readyWhenStarted: !dynamic).ConfigureAwait(false);
+            plane.DrainTime = drainTime ?? DataPlane.DefaultDrainTime;
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
         {
@@ -101,6 +121,22 @@ internal static class ProxyCommand
 
             announce?.Invoke(plane);
             await Task.WhenAny(Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default), plane.QuitRequested.Task).ConfigureAwait(false);
+            if (stop.IsCancellationRequested)
+            {
+                Console.Out.WriteLine($"herald: draining listeners (up to {plane.DrainTime.TotalSeconds:0.###} s)");
+                var started = time.GetTimestamp();
+                try
+                {
+                    await plane.DrainListenersAsync(inboundOnly: false, cutDrain.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Second signal while waiting to start the drain.
+                }
+
+                Console.Out.WriteLine($"herald: drained in {time.GetElapsedTime(started).TotalSeconds:0.###} s");
+            }
+
             Console.Out.WriteLine("herald: shutting down");
         }
 

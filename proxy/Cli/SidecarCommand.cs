@@ -14,13 +14,13 @@ namespace Herald.Proxy.Cli;
 internal static class SidecarCommand
 {
     public const string Usage =
-        "usage: herald sidecar --xds HOST:PORT --node-id ID --cluster NAME [--service NAME] [--interception REDIRECT|TPROXY] [--admin ADDR] [--delta]";
+        "usage: herald sidecar --xds HOST:PORT --node-id ID --cluster NAME [--service NAME] [--interception REDIRECT|TPROXY] [--admin ADDR] [--delta] " + DrainOptions.Usage;
 
     public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Error);
 
     internal static async Task<int> RunAsync(string[] args, TextWriter stderr)
     {
-        var parsed = CliArguments.Parse(args, ["--xds", "--node-id", "--cluster", "--service", "--interception", "--admin"], ["--delta"], out var error);
+        var parsed = CliArguments.Parse(args, ["--xds", "--node-id", "--cluster", "--service", "--interception", "--admin", .. DrainOptions.Options], ["--delta"], out var error);
         if (parsed is null || parsed["--xds"] is null || parsed["--node-id"] is null || parsed["--cluster"] is null)
         {
             stderr.WriteLine($"herald sidecar: {error ?? "--xds, --node-id and --cluster are required"}\n{Usage}");
@@ -30,8 +30,10 @@ internal static class SidecarCommand
         var stats = new StatsStore();
         ProxyConfig config;
         IPEndPoint admin;
+        TimeSpan drainTime;
         try
         {
+            drainTime = DrainOptions.Parse(parsed[DrainOptions.DrainTimeOption], parsed[DrainOptions.DrainStrategyOption]);
             var interception = ParseInterception(parsed["--interception"]);
             var yaml = BuildBootstrap(parsed["--xds"]!, parsed["--node-id"]!, parsed["--cluster"]!, parsed["--service"], interception, parsed.Has("--delta"));
             config = BootstrapTranslator.Translate(BootstrapLoader.Parse(yaml), stats);
@@ -43,7 +45,7 @@ internal static class SidecarCommand
             return CommandLine.ExitBadConfig;
         }
 
-        return await ProxyCommand.RunAsync(config, admin, stats, announce: null).ConfigureAwait(false);
+        return await ProxyCommand.RunAsync(config, admin, stats, announce: null, drainTime: drainTime).ConfigureAwait(false);
     }
 
     /// <summary><c>REDIRECT</c> or <c>TPROXY</c> in any case, upper-cased; null when not given.</summary>

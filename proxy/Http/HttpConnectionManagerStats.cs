@@ -17,6 +17,7 @@ internal sealed class HttpConnectionManagerStats
         DownstreamCxHttp1Total = Make("downstream_cx_http1_total");
         DownstreamCxHttp2Total = Make("downstream_cx_http2_total");
         DownstreamCxProtocolError = Make("downstream_cx_protocol_error");
+        DownstreamCxDrainClose = Make("downstream_cx_drain_close");
         DownstreamRqTotal = Make("downstream_rq_total");
         DownstreamRqActive = MakeGauge("downstream_rq_active");
         DownstreamRqHttp1Total = Make("downstream_rq_http1_total");
@@ -48,6 +49,9 @@ internal sealed class HttpConnectionManagerStats
     public Counter DownstreamCxHttp2Total { get; }
 
     public Counter DownstreamCxProtocolError { get; }
+
+    /// <summary>Connections closed because of a drain (HTTP/1.1 <c>Connection: close</c>, HTTP/2 GOAWAY).</summary>
+    public Counter DownstreamCxDrainClose { get; }
 
     public Counter DownstreamRqTotal { get; }
 

@@ -7,6 +7,7 @@ using Herald.Proxy.Tcp;
 using Herald.Proxy.Upstream;
 using Herald.Xds.Hosting;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -37,7 +38,17 @@ internal sealed class ListenerHost : IAsyncDisposable
         _httpClients = httpClients;
         _state = BuildState(config, null);
         _listenerStats = new ListenerStats(stats, config.Address, config.Source.StatPrefix);
+        _serverConnections = stats.Gauge(StatKey.Global("server.total_connections"));
+        _listenersDraining = stats.Gauge(StatKey.Global("listener_manager.total_listeners_draining"));
     }
+
+    // Every listener's open connections, Envoy's server.total_connections.
+    private readonly Gauge _serverConnections;
+    private readonly Gauge _listenersDraining;
+    private Task? _drain;
+
+    // Fired by the drain's deadline, or by disposal, which cuts a drain short.
+    private readonly CancellationTokenSource _drainCut = new();
 
     /// <summary>The listener's config and a handler per filter chain, swapped whole on update.</summary>
     private sealed record State(ListenerConfig Config, Dictionary<FilterChainConfig, object> Handlers);
@@ -173,12 +184,14 @@ internal sealed class ListenerHost : IAsyncDisposable
         var stats = _listenerStats;
         stats.DownstreamCxTotal.Increment();
         stats.DownstreamCxActive.Increment();
+        _serverConnections.Increment();
         try
         {
             await ServeConnectionAsync(context, next).ConfigureAwait(false);
         }
         finally
         {
+            _serverConnections.Decrement();
             stats.DownstreamCxActive.Decrement();
             stats.DownstreamCxDestroy.Increment();
         }
@@ -240,6 +253,9 @@ internal sealed class ListenerHost : IAsyncDisposable
             try
             {
                 _application.Register(context.ConnectionId, manager, original);
+
+                // Kestrel answers a drain's close request with GOAWAY; count it as Envoy does.
+                using var goAway = CloseRequested(context).UnsafeRegister(static counter => ((Counter)counter!).Increment(), manager.Stats.DownstreamCxDrainClose);
                 await next(context).ConfigureAwait(false);
             }
             finally
@@ -252,14 +268,56 @@ internal sealed class ListenerHost : IAsyncDisposable
         }
 
         using var connection = new Http1Connection(manager, context.Transport, context.RemoteEndPoint as IPEndPoint) { OriginalDestination = original };
-        await connection.RunAsync(context.ConnectionClosed).ConfigureAwait(false);
+        await connection.RunAsync(context.ConnectionClosed, CloseRequested(context)).ConfigureAwait(false);
     }
+
+    private static CancellationToken CloseRequested(ConnectionContext context) =>
+        context.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
 
     public async Task StopAsync(CancellationToken cancellationToken) =>
         await _server.StopAsync(cancellationToken).ConfigureAwait(false);
 
+    /// <summary>
+    /// Drains the listener: its socket closes at once (new connections are refused), every
+    /// open connection is asked to close (HTTP/1.1: <c>Connection: close</c> on the response in
+    /// progress, idle connections closed; HTTP/2: GOAWAY) and in-flight requests finish. When
+    /// <paramref name="deadline"/> fires, what is left is cut. Completes when no connection
+    /// remains; a second call joins the first.
+    /// </summary>
+    public Task DrainAsync(CancellationToken deadline)
+    {
+        // Whichever caller's deadline comes first cuts the drain (a retired listener's own, or a SIGTERM's).
+        _ = deadline.UnsafeRegister(static cut => ((CancellationTokenSource)cut!).Cancel(), _drainCut);
+        lock (_server)
+        {
+            return _drain ??= RunDrainAsync();
+        }
+    }
+
+    /// <summary>True once a drain has started: the listener accepts nothing more.</summary>
+    public bool IsDraining => Volatile.Read(ref _drain) is not null;
+
+    private async Task RunDrainAsync()
+    {
+        await Task.Yield();
+        _listenersDraining.Increment();
+        try
+        {
+            await _server.StopAsync(_drainCut.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Deadline reached: Kestrel has aborted the rest.
+        }
+        finally
+        {
+            _listenersDraining.Decrement();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        await _drainCut.CancelAsync().ConfigureAwait(false);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         try
         {

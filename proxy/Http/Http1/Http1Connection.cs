@@ -71,21 +71,40 @@ internal sealed partial class Http1Connection : IDisposable
         }
     }
 
-    /// <summary>Set by the listener when a drain asks clients to go away.</summary>
-    public static bool Draining { get; set; }
+    /// <summary>
+    /// Set when a drain asks this connection to go away: the next response carries
+    /// <c>Connection: close</c> and no further request is read. One volatile read per response.
+    /// </summary>
+    private volatile bool _draining;
 
-    public async Task RunAsync(CancellationToken connectionClosed)
+    // Cancelled by a drain so that a connection waiting for its next request closes at once
+    // (the idle timeout cancels that read through the stream guard). Only the head wait observes it.
+    private CancellationTokenSource? _headWait;
+
+    private bool Draining => _draining;
+
+    /// <param name="connectionClosed">The client went away.</param>
+    /// <param name="closeRequested">A drain asks the connection to close gracefully (Kestrel's
+    /// <c>IConnectionLifetimeNotificationFeature.ConnectionClosedRequested</c>).</param>
+    public async Task RunAsync(CancellationToken connectionClosed, CancellationToken closeRequested = default)
     {
         _connectionClosed = connectionClosed;
         _stats.DownstreamCxTotal.Increment();
         _stats.DownstreamCxHttp1Total.Increment();
         _stats.DownstreamCxActive.Increment();
+        // One source per connection (none per request): a drain cancels the wait for the next head.
+        using var headWait = closeRequested.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(connectionClosed) : null;
+        _headWait = headWait;
+        var headToken = headWait?.Token ?? connectionClosed;
+        using var drain = closeRequested.CanBeCanceled
+            ? closeRequested.UnsafeRegister(static state => ((Http1Connection)state!).OnCloseRequested(), this)
+            : default;
         try
         {
             while (true)
             {
                 ArmConnectionIdleTimer();
-                var head = await ReadRequestHeadAsync(connectionClosed).ConfigureAwait(false);
+                var head = await ReadRequestHeadAsync(headToken).ConfigureAwait(false);
                 if (StopStreamTimers())
                 {
                     _stats.DownstreamCxIdleTimeout.Increment();
@@ -94,6 +113,12 @@ internal sealed partial class Http1Connection : IDisposable
 
                 if (head == HeadOutcome.Closed)
                 {
+                    break;
+                }
+
+                if (head == HeadOutcome.Drained)
+                {
+                    _stats.DownstreamCxDrainClose.Increment();
                     break;
                 }
 
@@ -117,7 +142,14 @@ internal sealed partial class Http1Connection : IDisposable
                     EndRequest(_responseFlags);
                 }
 
-                if (!keepAlive || Draining)
+                if (Draining)
+                {
+                    // This response carried Connection: close because of the drain.
+                    _stats.DownstreamCxDrainClose.Increment();
+                    break;
+                }
+
+                if (!keepAlive)
                 {
                     break;
                 }
@@ -143,10 +175,34 @@ internal sealed partial class Http1Connection : IDisposable
         }
     }
 
+    private void OnCloseRequested()
+    {
+        _draining = true;
+        if (Volatile.Read(ref _requestStart) == 0)
+        {
+            // Its first request may be on the way (the client connected just before the drain):
+            // serve that one with Connection: close rather than lose it.
+            return;
+        }
+
+        try
+        {
+            // A connection between requests closes now; one in a request closes after its response.
+            _headWait?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection ended meanwhile.
+        }
+    }
+
     private enum HeadOutcome
     {
         Complete,
         Closed,
+
+        /// <summary>A drain closed the connection between requests.</summary>
+        Drained,
         Malformed,
     }
 
@@ -154,7 +210,29 @@ internal sealed partial class Http1Connection : IDisposable
     {
         while (true)
         {
-            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ReadResult result;
+            try
+            {
+                result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_draining && !_connectionClosed.IsCancellationRequested)
+            {
+                // Drained while waiting: a request that already arrived is still served (with
+                // Connection: close); with nothing received the connection closes.
+                if (!_input.TryRead(out result))
+                {
+                    return HeadOutcome.Drained;
+                }
+
+                if (result.Buffer.IsEmpty)
+                {
+                    _input.AdvanceTo(result.Buffer.End);
+                    return HeadOutcome.Drained;
+                }
+
+                cancellationToken = _connectionClosed;
+            }
+
             var buffer = result.Buffer;
             if (!buffer.IsEmpty && _request.TryParse(buffer, out var headLength))
             {

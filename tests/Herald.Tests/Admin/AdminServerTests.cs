@@ -13,6 +13,8 @@ public sealed class AdminServerTests : IAsyncLifetime
     private readonly TaskCompletionSource _quit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HttpClient _client = new();
     private volatile bool _ready;
+    private volatile bool _healthCheckFailed;
+    private readonly List<bool> _drains = [];
     private AdminServer? _server;
 
     public async Task InitializeAsync()
@@ -21,6 +23,17 @@ public sealed class AdminServerTests : IAsyncLifetime
         {
             Stats = _stats,
             IsReady = () => _ready,
+            State = () => !_ready ? Herald.Proxy.ServerState.PreInitializing : _healthCheckFailed ? Herald.Proxy.ServerState.Draining : Herald.Proxy.ServerState.Live,
+            SetHealthCheckFailed = failed => _healthCheckFailed = failed,
+            DrainListeners = inboundOnly =>
+            {
+                lock (_drains)
+                {
+                    _drains.Add(inboundOnly);
+                }
+
+                return Task.CompletedTask;
+            },
             ConfigDump = ConfigDumpRendererTests.SampleView,
             Clusters = () => [new ClusterView("api", [new EndpointView("10.0.0.1:80", 1, 0, 3, Healthy: true)])],
             OnQuitQuitQuit = _ =>
@@ -61,6 +74,44 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.Equal("PRE_INITIALIZING\n", beforeBody);
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         Assert.Equal("LIVE\n", await after.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task HealthcheckFailThenOk_ReadyAnswersDrainingThenLive()
+    {
+        _ready = true;
+
+        using var fail = await _client.PostAsync("/healthcheck/fail", null);
+        using var failed = await _client.GetAsync("/ready");
+        var failedBody = await failed.Content.ReadAsStringAsync();
+        var info = await _client.GetStringAsync("/server_info");
+        using var ok = await _client.PostAsync("/healthcheck/ok", null);
+        using var live = await _client.GetAsync("/ready");
+
+        Assert.Equal(HttpStatusCode.OK, fail.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        Assert.Equal("DRAINING\n", failedBody);
+        Assert.Equal("DRAINING", JsonDocument.Parse(info).RootElement.GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/drain_listeners", false)]
+    [InlineData("/drain_listeners?graceful", false)]
+    [InlineData("/drain_listeners?graceful&inboundonly", true)]
+    public async Task DrainListeners_Post_StartsADrainOfTheAskedListeners(string path, bool inboundOnly)
+    {
+        using var get = await _client.GetAsync(path);
+        using var post = await _client.PostAsync(path, null);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        Assert.Equal("OK\n", await post.Content.ReadAsStringAsync());
+        lock (_drains)
+        {
+            Assert.Equal([inboundOnly], _drains);
+        }
     }
 
     [Fact]

@@ -82,27 +82,18 @@ internal sealed partial class ControlPlaneProcess : IAsyncDisposable
     /// <summary>PUT /v1/registry/instances; returns the instance id.</summary>
     public async Task<string> RegisterAsync(string service, int port, IReadOnlyDictionary<string, string> labels, string version, int ttlSeconds = 600)
     {
-        var body = new { service, address = "127.0.0.1", port, labels, version, ttl_seconds = ttlSeconds };
-        using var response = await Api.PutAsJsonAsync("v1/registry/instances", body);
-        var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode)
+        try
         {
-            throw new InvalidOperationException($"register {service} 127.0.0.1:{port}: {(int)response.StatusCode} {text}\n{Transcript()}");
+            return await RegistryClient.RegisterAsync(Api, service, port, labels, version, ttlSeconds);
         }
-
-        return JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()
-            ?? throw new InvalidOperationException($"register answered no id: {text}");
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"{e.Message}\n{Transcript()}", e);
+        }
     }
 
     /// <summary>DELETE /v1/registry/instances/{id}; throws unless 200.</summary>
-    public async Task DeregisterAsync(string id)
-    {
-        using var response = await Api.DeleteAsync($"v1/registry/instances/{Uri.EscapeDataString(id)}");
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"deregister {id}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-    }
+    public Task DeregisterAsync(string id) => RegistryClient.DeregisterAsync(Api, id);
 
     /// <summary>GET /v1/proxies, raw JSON, for failure messages.</summary>
     public async Task<string> ProxiesAsync()

@@ -195,6 +195,17 @@ public sealed class ChildProcess : IAsyncDisposable, IDisposable
         return $"--- stdout ---\n{Tail(stdout, Max)}\n--- stderr ---\n{Tail(stderr, Max)}";
     }
 
+    /// <summary>Sends a signal (<c>TERM</c>, <c>INT</c>, ...) to a process with <c>kill</c>.</summary>
+    public static async Task SignalAsync(int pid, string signal)
+    {
+        using var kill = Start(Tools.Find("kill", "/bin/kill", "/usr/bin/kill") ?? "kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var code = await kill.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {pid} failed ({code}): {kill.Transcript()}");
+        }
+    }
+
     public void Kill()
     {
         try

@@ -8,13 +8,27 @@ public static partial class H2load
 {
     public sealed record Run(ProcessResult Process, long Succeeded, long Failed, long Status2xx);
 
-    public static async Task<Run> RunAsync(string url, int requests, int clients, int streams)
+    public static Task<Run> RunAsync(string url, int requests, int clients, int streams) =>
+        RunAsync(["-n", requests.ToString(CultureInfo.InvariantCulture), "-c", clients.ToString(CultureInfo.InvariantCulture),
+                  "-m", streams.ToString(CultureInfo.InvariantCulture), url], TimeSpan.FromSeconds(60));
+
+    /// <summary>Load for <paramref name="duration"/> (h2load -D) over HTTP/2, or HTTP/1.1 keep-alive with <paramref name="http1"/>.</summary>
+    public static Task<Run> RunForAsync(string url, TimeSpan duration, int clients, int streams, bool http1)
     {
-        var process = await ProcessRunner.RunAsync(
-            Tools.H2load,
-            ["-n", requests.ToString(CultureInfo.InvariantCulture), "-c", clients.ToString(CultureInfo.InvariantCulture),
-             "-m", streams.ToString(CultureInfo.InvariantCulture), url],
-            TimeSpan.FromSeconds(60));
+        var seconds = ((int)Math.Ceiling(duration.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        List<string> args = ["-D", seconds, "-c", clients.ToString(CultureInfo.InvariantCulture), "-m", streams.ToString(CultureInfo.InvariantCulture)];
+        if (http1)
+        {
+            args.Add("--h1");
+        }
+
+        args.Add(url);
+        return RunAsync(args, duration + TimeSpan.FromSeconds(60));
+    }
+
+    private static async Task<Run> RunAsync(IReadOnlyList<string> args, TimeSpan timeout)
+    {
+        var process = await ProcessRunner.RunAsync(Tools.H2load, args, timeout);
         var summary = RequestsLine().Match(process.Stdout);
         var codes = StatusLine().Match(process.Stdout);
         return new Run(

@@ -53,7 +53,10 @@ public sealed class HeraldProcess : IAsyncDisposable
     /// If herald exits because a port was taken meanwhile, the factory is called once more
     /// (new free ports) and herald started again.
     /// </summary>
-    public static async Task<HeraldProcess> StartAsync(Func<BootstrapBuilder> bootstrap)
+    public static Task<HeraldProcess> StartAsync(Func<BootstrapBuilder> bootstrap) => StartAsync(bootstrap, []);
+
+    /// <summary>As <see cref="StartAsync(Func{BootstrapBuilder})"/>, with more options for <c>herald proxy</c> (e.g. <c>--drain-time-s 5</c>).</summary>
+    public static async Task<HeraldProcess> StartAsync(Func<BootstrapBuilder> bootstrap, IReadOnlyList<string> extraArgs)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -62,7 +65,7 @@ public sealed class HeraldProcess : IAsyncDisposable
             var file = Path.Combine(dir.FullName, "bootstrap.yaml");
             await File.WriteAllTextAsync(file, builder.ToYaml());
             var adminPort = FreePort.Next();
-            var child = Launch(file, adminPort);
+            var child = Launch(file, adminPort, extraArgs);
             var herald = new HeraldProcess(child, dir, builder, adminPort);
             try
             {
@@ -92,7 +95,7 @@ public sealed class HeraldProcess : IAsyncDisposable
         {
             var file = Path.Combine(dir.FullName, fileName);
             await File.WriteAllTextAsync(file, bootstrapText);
-            using var child = Launch(file, FreePort.Next());
+            using var child = Launch(file, FreePort.Next(), []);
             var exitCode = await child.WaitForExitAsync(timeout);
             return new ProcessResult(child.Description, exitCode, child.Stdout, child.Stderr);
         }
@@ -195,6 +198,12 @@ public sealed class HeraldProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends SIGTERM, as Kubernetes does to stop a pod.</summary>
+    public Task TerminateAsync() => ChildProcess.SignalAsync(Pid, "TERM");
+
+    /// <summary>The exit code once herald has exited; throws if it is still running after <paramref name="timeout"/>.</summary>
+    public Task<int> WaitForExitAsync(TimeSpan timeout) => _child.WaitForExitAsync(timeout);
+
     /// <summary>herald's stdout and stderr, for assertion messages.</summary>
     public string Transcript() => _child.Transcript();
 
@@ -244,9 +253,9 @@ public sealed class HeraldProcess : IAsyncDisposable
             $"bootstrap:\n{Bootstrap.ToYaml()}\n{_child.Transcript()}");
     }
 
-    private static ChildProcess Launch(string bootstrapFile, int adminPort)
+    private static ChildProcess Launch(string bootstrapFile, int adminPort, IReadOnlyList<string> extraArgs)
     {
-        string[] proxyArgs = ["proxy", "--bootstrap", bootstrapFile, "--admin", $"127.0.0.1:{adminPort}"];
+        string[] proxyArgs = ["proxy", "--bootstrap", bootstrapFile, "--admin", $"127.0.0.1:{adminPort}", .. extraArgs];
         var bin = Environment.GetEnvironmentVariable("HERALD_BIN");
         if (!string.IsNullOrEmpty(bin))
         {

@@ -10,6 +10,8 @@ public static class Tools
 
     public static string H2load => Require("h2load", "nghttp2-client");
 
+    public static string Nghttp => Require("nghttp", "nghttp2-client");
+
     public static string Nginx => Require("nginx", "nginx-light", "/usr/sbin/nginx");
 
     public static string Node => Require("node", "nodejs");
