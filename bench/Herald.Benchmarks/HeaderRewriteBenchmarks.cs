@@ -21,7 +21,7 @@ public class HeaderRewriteBenchmarks
 {
     private delegate bool RemovedCheck(HeaderMutations mutations, ReadOnlySpan<byte> name);
 
-    private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
+    private readonly Pipe _pipe = BenchPipe.Create();
     private RemovedCheck _isRemovedOrOverwritten = null!;
     private HeaderMutations _mutations = null!;
     private Http1RequestHead _browser = null!;
@@ -75,18 +75,7 @@ public class HeaderRewriteBenchmarks
         }
 
         writer.Write("\r\n"u8);
-        var flush = writer.FlushAsync();
-        if (!flush.IsCompleted)
-        {
-            throw new InvalidOperationException("the flush did not complete synchronously");
-        }
-
-        _ = flush.Result;
-        var reader = _pipe.Reader;
-        reader.TryRead(out var read);
-        var length = read.Buffer.Length;
-        reader.AdvanceTo(read.Buffer.End);
-        return length;
+        return BenchPipe.FlushAndDrain(_pipe);
     }
 
     /// <summary>The browser head's header lines less Connection and Cookie, plus the two added ones.</summary>
