@@ -12,10 +12,16 @@ internal static class Program
     /// a short job: 3 warm-ups, 5 iterations; good for a table in a few minutes, not for
     /// publishing. Benchmarks run in process by default: BenchmarkDotNet's separate build
     /// cannot restore the proxy, which is self-contained (linux-x64) in Release.
-    /// <c>--activation [--quick] [--e2e [--herald PATH]]</c> runs <see cref="ActivationBench"/> instead.
+    /// <c>--activation [--quick] [--e2e [--herald PATH]]</c> runs <see cref="ActivationBench"/> instead;
+    /// <c>--grpc-upstream PORT</c> runs the load harness's gRPC upstream (<see cref="GrpcUpstream"/>).
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
+        if (Array.IndexOf(args, "--grpc-upstream") >= 0)
+        {
+            return await GrpcUpstream.RunAsync(args);
+        }
+
         if (Array.IndexOf(args, "--activation") >= 0)
         {
             return await ActivationBench.RunAsync(args);

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side load harness: direct, Herald, nginx and HAProxy in front of ONE shared
-# nginx upstream, measured in one run on this machine. See bench/README.md.
+# upstream (nginx for HTTP, a Kestrel gRPC server for gRPC), measured in one run on this
+# machine, then Herald alone: a sidecar pair, start to ready and memory. See bench/README.md.
 #
 #   bench/harness/run.sh [--quick] [--duration S] [--herald PATH]
 #
-# Prints a markdown table and writes it to bench/results/TIMESTAMP.md.
+# Prints a markdown table and the issue's targets (PASS / FALL SHORT) and writes both to
+# bench/results/TIMESTAMP.md.
 set -euo pipefail
 
 HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,13 +16,28 @@ HERALD_BOOTSTRAP="$HARNESS_DIR/herald-bench.yaml"
 # 127.0.0.1 ports. Herald's listener ports are fixed in herald-bench.yaml: keep them in step.
 UPSTREAM_H1_PORT=28080
 UPSTREAM_H2C_PORT=28081
+UPSTREAM_GRPC_PORT=28082
 HERALD_H1_PORT=28100
 HERALD_H2C_PORT=28101
+HERALD_GRPC_PORT=28102
 HERALD_ADMIN_PORT=28109
 NGINX_H1_PORT=28200
 NGINX_H2C_PORT=28201
+NGINX_GRPC_PORT=28202
 HAPROXY_H1_PORT=28300
 HAPROXY_H2C_PORT=28301
+HAPROXY_GRPC_PORT=28302
+# Herald with the sidecar-shaped bootstrap (herald-sidecar.yaml): one alone for start to
+# ready and memory, and a pair (client side -> server side -> upstream) for the mesh overhead.
+SIDECAR_OUTBOUND_PORT=28110
+SIDECAR_INBOUND_PORT=28111
+SIDECAR_ADMIN_PORT=28119
+PAIR_CLIENT_OUTBOUND_PORT=28120
+PAIR_CLIENT_INBOUND_PORT=28121
+PAIR_CLIENT_ADMIN_PORT=28129
+PAIR_SERVER_OUTBOUND_PORT=28130
+PAIR_SERVER_INBOUND_PORT=28131
+PAIR_SERVER_ADMIN_PORT=28139
 
 # Every proxy gets the same single core; the load generator and the upstream share the other.
 LOAD_CPU=0
@@ -29,26 +46,42 @@ PROXY_CPU=1
 DURATION=10
 WARMUP=2
 HERALD_BIN=""
+BENCH_BIN=""                         # Herald.Benchmarks.dll, which serves as the gRPC upstream
+STARTS=5                             # start-to-ready trials (the median is reported)
+IDLE_CONNECTIONS=10000
+PAIR_RATE=1000                       # the sidecar pair's fixed rate, as in Istio's published figures
+PAIR_CONNECTIONS=10
+FIXED_RATE=""                        # half of nginx's h1-c32 req/s, known once that row ran
+RATE_CONNECTIONS=32
+HEADLINE_RUNS=3                      # h1-c32 herald/nginx/haproxy runs for the headline ratio's median
 RETRIES=${BENCH_RETRIES:-2}          # re-runs of a measurement disturbed by other work
 FOREIGN_LIMIT=10                     # ... "disturbed": more than this % of a core
 QUIET_WAIT=${BENCH_QUIET_WAIT:-60}   # seconds to wait, before a run, for other work to stop
 RUN_ROW="" RUN_ERRORS=0 RUN_FOREIGN=0 HOW=""
 
-TARGETS=(direct herald nginx haproxy)
-CASES=(h1-c32 h1-c256 h2c-c32-m10)
+TARGETS=(direct herald nginx haproxy herald-pair)
+PROXIES=(direct herald nginx haproxy)
+# h1-rate-half: fixed rate, half of nginx's h1-c32 req/s (open loop); h1-pair-1000rps: the
+# sidecar pair at 1,000 requests/s. Both come after h1-c32, whose nginx row sets the rate.
+CASES=(h1-c32 h1-c256 h2c-c32-m10 grpc-c32-m10 h1-rate-half h1-pair-1000rps)
 
 declare -A H1_PORT=([direct]=$UPSTREAM_H1_PORT [herald]=$HERALD_H1_PORT
-    [nginx]=$NGINX_H1_PORT [haproxy]=$HAPROXY_H1_PORT)
+    [nginx]=$NGINX_H1_PORT [haproxy]=$HAPROXY_H1_PORT [herald-pair]=$PAIR_CLIENT_OUTBOUND_PORT)
 declare -A H2C_PORT=([direct]=$UPSTREAM_H2C_PORT [herald]=$HERALD_H2C_PORT
     [nginx]=$NGINX_H2C_PORT [haproxy]=$HAPROXY_H2C_PORT)
-declare -A TARGET_PID=()     # root pid of each proxy (direct has none)
+declare -A GRPC_PORT=([direct]=$UPSTREAM_GRPC_PORT [herald]=$HERALD_GRPC_PORT
+    [nginx]=$NGINX_GRPC_PORT [haproxy]=$HAPROXY_GRPC_PORT)
+declare -A TARGET_PID=()     # root pid(s) of each proxy, space-separated (direct has none)
 UPSTREAM_PID=""
+GRPC_UPSTREAM_PID=""
 declare -A UNAVAILABLE=()    # target -> reason it has no numbers
 
 STARTED_PIDS=()              # every long-lived process this script started, stopped on exit
 LOADER_PID=""                # the wrk/h2load running now, if any
 WORK=""
 RESULTS_TSV=""
+HEADLINE_TSV=""              # h1-c32 runs for the headline: run TAB target TAB req/s TAB CPU us/req
+METRICS_TSV=""               # single figures (start to ready, idle RSS, ...): key TAB value
 NOTES_FILE=""
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -61,6 +94,7 @@ usage: bench/harness/run.sh [--quick] [--duration S] [--herald PATH]
   --quick        1 s warm-up and 3 s per measurement (default: $WARMUP s and $DURATION s)
   --duration S   seconds per measurement
   --herald PATH  use this herald executable instead of building with dotnet publish
+  --headline-runs N  runs of h1-c32 (herald, nginx, haproxy) whose median ratio is the headline (default $HEADLINE_RUNS)
 EOF
 }
 
@@ -72,6 +106,8 @@ parse_args() {
                 DURATION=$2; shift ;;
             --herald) [[ $# -ge 2 ]] || die "--herald needs a path"
                 HERALD_BIN=$2; shift ;;
+            --headline-runs) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || die "--headline-runs needs a whole number"
+                HEADLINE_RUNS=$2; shift ;;
             -h|--help) usage; exit 0 ;;
             *) usage >&2; die "unknown argument: $1" ;;
         esac
@@ -94,6 +130,15 @@ proc_tree() {
 # Running, not a zombie waiting to be reaped.
 alive() {
     [[ -d /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# The first of a target's root pids that is gone, or nothing (status 1) when all run.
+target_gone() {
+    local pid
+    for pid in ${TARGET_PID[$1]}; do
+        alive "$pid" || { echo "$pid"; return 0; }
+    done
+    return 1
 }
 
 stop_pid() {
@@ -160,10 +205,10 @@ forget_pid() {
 
 ensure_tools() {
     local -A package_of=([nginx]=nginx-light [haproxy]=haproxy [wrk]=wrk
-        [h2load]=nghttp2-client [curl]=curl [taskset]=util-linux [pgrep]=procps)
+        [h2load]=nghttp2-client [curl]=curl [taskset]=util-linux [pgrep]=procps [python3]=python3)
     local missing=() cmd sudo=""
     export PATH="$PATH:/usr/sbin:/sbin"
-    for cmd in nginx haproxy wrk h2load curl taskset pgrep; do
+    for cmd in nginx haproxy wrk h2load curl taskset pgrep python3; do
         if ! command -v "$cmd" >/dev/null 2>&1; then
             missing+=("${package_of[$cmd]}")
         fi
@@ -191,8 +236,12 @@ port_in_use() {
 
 check_ports_free() {
     local port
-    for port in $UPSTREAM_H1_PORT $UPSTREAM_H2C_PORT $HERALD_H1_PORT $HERALD_H2C_PORT \
-        $HERALD_ADMIN_PORT $NGINX_H1_PORT $NGINX_H2C_PORT $HAPROXY_H1_PORT $HAPROXY_H2C_PORT; do
+    for port in $UPSTREAM_H1_PORT $UPSTREAM_H2C_PORT $UPSTREAM_GRPC_PORT \
+        $HERALD_H1_PORT $HERALD_H2C_PORT $HERALD_GRPC_PORT $HERALD_ADMIN_PORT \
+        $NGINX_H1_PORT $NGINX_H2C_PORT $NGINX_GRPC_PORT $HAPROXY_H1_PORT $HAPROXY_H2C_PORT $HAPROXY_GRPC_PORT \
+        $SIDECAR_OUTBOUND_PORT $SIDECAR_INBOUND_PORT $SIDECAR_ADMIN_PORT \
+        $PAIR_CLIENT_OUTBOUND_PORT $PAIR_CLIENT_INBOUND_PORT $PAIR_CLIENT_ADMIN_PORT \
+        $PAIR_SERVER_OUTBOUND_PORT $PAIR_SERVER_INBOUND_PORT $PAIR_SERVER_ADMIN_PORT; do
         port_in_use "$port" && die "127.0.0.1:$port is already in use (another harness run?)"
     done
     return 0
@@ -269,6 +318,31 @@ start_upstream() {
     log "upstream nginx pid $BG_PID on CPU $LOAD_CPU, :$UPSTREAM_H1_PORT (HTTP/1.1) :$UPSTREAM_H2C_PORT (h2c)"
 }
 
+# The gRPC upstream: Herald.Benchmarks --grpc-upstream (Kestrel, h2c), on the loader core
+# like the HTTP upstream. Without it the grpc rows read n/a and the run carries on.
+start_grpc_upstream() {
+    local dll=$REPO_ROOT/bench/Herald.Benchmarks/bin/Release/net10.0/Herald.Benchmarks.dll
+    log "building the gRPC upstream: dotnet build bench/Herald.Benchmarks -c Release"
+    if ! (cd "$REPO_ROOT" && dotnet build bench/Herald.Benchmarks -c Release) >"$WORK/grpc-upstream-build.log" 2>&1; then
+        UNAVAILABLE[grpc-upstream]="build failed"
+        note "gRPC upstream build failed: $(grep -m 3 -E 'error' "$WORK/grpc-upstream-build.log" | tr '\n' ' ')"
+        return 0
+    fi
+    start_bg grpc-upstream "$LOAD_CPU" dotnet "$dll" --grpc-upstream "$UPSTREAM_GRPC_PORT"
+    if ! wait_port "$BG_PID" "$UPSTREAM_GRPC_PORT"; then
+        UNAVAILABLE[grpc-upstream]="did not listen"
+        note "gRPC upstream did not start: $(tail -n 5 "$WORK/grpc-upstream.log" | tr '\n' ' ')"
+        return 0
+    fi
+    GRPC_UPSTREAM_PID=$BG_PID
+    log "gRPC upstream pid $BG_PID on CPU $LOAD_CPU, :$UPSTREAM_GRPC_PORT (h2c)"
+}
+
+# A gRPC request: 5-byte prefix (uncompressed, length 7), then field 1 = "hello".
+write_grpc_body() {
+    printf '\x00\x00\x00\x00\x07\x0a\x05hello' >"$WORK/grpc-request.bin"
+}
+
 # --- the proxies ------------------------------------------------------------------------
 
 # proxy_started NAME PID PORT...: records the proxy, or why it has no numbers.
@@ -276,7 +350,7 @@ proxy_started() {
     local name=$1 pid=$2 port
     shift 2
     for port in "$@"; do
-        if ! wait_port "$pid" "$port"; then
+        if ! wait_port "${pid%% *}" "$port"; then
             UNAVAILABLE[$name]="did not listen on :$port (see log below)"
             note "$name failed to start: $(tail -n 5 "$WORK/$name.log" 2>/dev/null | tr '\n' ' ')"
             return 0
@@ -300,6 +374,12 @@ start_nginx_proxy() {
         keepalive_requests 100000000;
         keepalive_timeout 300s;
     }
+    upstream grpc_backend {
+        server 127.0.0.1:$UPSTREAM_GRPC_PORT;
+        keepalive 1024;
+        keepalive_requests 100000000;
+        keepalive_timeout 300s;
+    }
     server {
         listen 127.0.0.1:$NGINX_H1_PORT backlog=4096;
         listen 127.0.0.1:$NGINX_H2C_PORT http2 backlog=4096;
@@ -308,6 +388,11 @@ start_nginx_proxy() {
             proxy_http_version 1.1;
             proxy_set_header Connection "";
         }
+    }
+    server {
+        listen 127.0.0.1:$NGINX_GRPC_PORT http2 backlog=4096;
+        http2_max_requests 100000000;
+        location / { grpc_pass grpc://grpc_backend; }
     }
 }
 EOF
@@ -318,7 +403,7 @@ EOF
         return 0
     fi
     start_bg nginx "$PROXY_CPU" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
-    proxy_started nginx "$BG_PID" "$NGINX_H1_PORT" "$NGINX_H2C_PORT"
+    proxy_started nginx "$BG_PID" "$NGINX_H1_PORT" "$NGINX_H2C_PORT" "$NGINX_GRPC_PORT"
 }
 
 start_haproxy() {
@@ -345,11 +430,18 @@ frontend h2c
     bind 127.0.0.1:$HAPROXY_H2C_PORT proto h2
     default_backend upstream_h2c
 
+frontend grpc
+    bind 127.0.0.1:$HAPROXY_GRPC_PORT proto h2
+    default_backend upstream_grpc
+
 backend upstream_http1
     server upstream 127.0.0.1:$UPSTREAM_H1_PORT
 
 backend upstream_h2c
     server upstream 127.0.0.1:$UPSTREAM_H2C_PORT proto h2
+
+backend upstream_grpc
+    server upstream 127.0.0.1:$UPSTREAM_GRPC_PORT proto h2
 EOF
     if ! haproxy -c -q -f "$conf" >"$WORK/haproxy.log" 2>&1; then
         UNAVAILABLE[haproxy]="config rejected"
@@ -358,7 +450,7 @@ EOF
     fi
     # -db: foreground, one process (no master-worker), so the pid is the whole proxy.
     start_bg haproxy "$PROXY_CPU" haproxy -db -f "$conf"
-    proxy_started haproxy "$BG_PID" "$HAPROXY_H1_PORT" "$HAPROXY_H2C_PORT"
+    proxy_started haproxy "$BG_PID" "$HAPROXY_H1_PORT" "$HAPROXY_H2C_PORT" "$HAPROXY_GRPC_PORT"
 }
 
 build_herald() {
@@ -376,38 +468,125 @@ build_herald() {
     HERALD_BIN=$REPO_ROOT/.out/herald
 }
 
+# wait_ready NAME PID ADMIN_PORT: waits up to 10 s for Herald's /ready to return 200.
+# On failure the target NAME is marked unavailable with the reason.
+wait_ready() {
+    local name=$1 pid=$2 admin=$3 i code=""
+    for i in $(seq 1 1000); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+            "http://127.0.0.1:$admin/ready" 2>/dev/null || true)
+        [[ "$code" == 200 ]] && return 0
+        if ! alive "$pid"; then
+            how_ended "$pid"
+            UNAVAILABLE[$name]="$HOW before /ready"
+            note "$name $HOW before /ready: $(tail -n 5 "$WORK/$name.log" | tr '\n' ' ')"
+            return 1
+        fi
+        sleep 0.01
+    done
+    UNAVAILABLE[$name]="/ready not 200 after 10 s"
+    note "$name: /ready was not 200 after 10 s"
+    return 1
+}
+
 start_herald() {
-    local pid start_ns ready_ns i code
+    local pid start_ns
     [[ -z "${UNAVAILABLE[herald]:-}" ]] || return 0
     start_ns=$(date +%s%N)
     start_bg herald "$PROXY_CPU" "$HERALD_BIN" proxy \
         --bootstrap "$HERALD_BOOTSTRAP" --admin "127.0.0.1:$HERALD_ADMIN_PORT"
     pid=$BG_PID
-    for i in $(seq 1 1000); do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
-            "http://127.0.0.1:$HERALD_ADMIN_PORT/ready" 2>/dev/null || true)
-        [[ "$code" == 200 ]] && break
-        if ! alive "$pid"; then
-            how_ended "$pid"
-            UNAVAILABLE[herald]="$HOW before /ready"
-            note "herald $HOW before /ready: $(tail -n 5 "$WORK/herald.log" | tr '\n' ' ')"
+    wait_ready herald "$pid" "$HERALD_ADMIN_PORT" || return 0
+    note "herald (bench bootstrap) start to /ready as the harness saw it: $(( ($(date +%s%N) - start_ns) / 1000000 )) ms (curl polling every 10 ms; the start-to-ready target is measured on its own, see below)"
+    proxy_started herald "$pid" "$HERALD_H1_PORT" "$HERALD_H2C_PORT" "$HERALD_GRPC_PORT"
+}
+
+# sidecar_bootstrap FILE OUTBOUND INBOUND PEER APP: herald-sidecar.yaml with its ports.
+sidecar_bootstrap() {
+    sed -e "s/@OUTBOUND_PORT@/$2/" -e "s/@INBOUND_PORT@/$3/" -e "s/@PEER_PORT@/$4/" -e "s/@APP_PORT@/$5/" \
+        "$HARNESS_DIR/herald-sidecar.yaml" >"$1"
+}
+
+# The sidecar pair: the client side's outbound listener forwards to the server side's
+# inbound listener, which forwards to the upstream. Chained by plain listeners on
+# 127.0.0.1, not by iptables interception; both on the proxy core.
+start_herald_pair() {
+    local client server
+    [[ -z "${UNAVAILABLE[herald]:-}" ]] || { UNAVAILABLE[herald-pair]="herald unavailable"; return 0; }
+    sidecar_bootstrap "$WORK/pair-server.yaml" "$PAIR_SERVER_OUTBOUND_PORT" "$PAIR_SERVER_INBOUND_PORT" \
+        "$UPSTREAM_H1_PORT" "$UPSTREAM_H1_PORT"
+    sidecar_bootstrap "$WORK/pair-client.yaml" "$PAIR_CLIENT_OUTBOUND_PORT" "$PAIR_CLIENT_INBOUND_PORT" \
+        "$PAIR_SERVER_INBOUND_PORT" "$UPSTREAM_H1_PORT"
+    start_bg herald-pair-server "$PROXY_CPU" "$HERALD_BIN" proxy \
+        --bootstrap "$WORK/pair-server.yaml" --admin "127.0.0.1:$PAIR_SERVER_ADMIN_PORT"
+    server=$BG_PID
+    start_bg herald-pair-client "$PROXY_CPU" "$HERALD_BIN" proxy \
+        --bootstrap "$WORK/pair-client.yaml" --admin "127.0.0.1:$PAIR_CLIENT_ADMIN_PORT"
+    client=$BG_PID
+    wait_ready herald-pair "$server" "$PAIR_SERVER_ADMIN_PORT" || return 0
+    wait_ready herald-pair "$client" "$PAIR_CLIENT_ADMIN_PORT" || return 0
+    proxy_started herald-pair "$client $server" "$PAIR_CLIENT_OUTBOUND_PORT"
+}
+
+# Start to ready with the sidecar-shaped static bootstrap: exec to the first 200 from
+# /ready, polled every 2 ms by probe.py; STARTS trials on the proxy core, median kept.
+measure_start_to_ready() {
+    local i out ms cpu times=() cpus=()
+    [[ -z "${UNAVAILABLE[herald]:-}" ]] || return 0
+    sidecar_bootstrap "$WORK/sidecar.yaml" "$SIDECAR_OUTBOUND_PORT" "$SIDECAR_INBOUND_PORT" \
+        "$UPSTREAM_H1_PORT" "$UPSTREAM_H1_PORT"
+    log "start to ready: $STARTS starts of the sidecar-shaped bootstrap"
+    for (( i = 0; i < STARTS; i++ )); do
+        wait_for_quiet
+        if ! out=$(python3 "$HARNESS_DIR/probe.py" start-to-ready "$SIDECAR_ADMIN_PORT" "$PROXY_CPU" -- \
+            "$HERALD_BIN" proxy --bootstrap "$WORK/sidecar.yaml" --admin "127.0.0.1:$SIDECAR_ADMIN_PORT" 2>>"$WORK/probe.log"); then
+            note "start to ready: a start failed: $(tail -n 1 "$WORK/probe.log")"
             return 0
         fi
-        sleep 0.01
+        read -r ms cpu <<<"$out"
+        times+=("$ms")
+        cpus+=("$cpu")
     done
-    if [[ "$code" != 200 ]]; then
-        UNAVAILABLE[herald]="/ready not 200 after 10 s"
-        note "herald: /ready was not 200 after 10 s"
-        return 0
+    metric start_to_ready_ms "$(median "${times[@]}")"
+    # CPU time to ready hardly depends on other work on the machine, wall time does.
+    note "start to ready: wall ms of each start ${times[*]}; CPU ms used by then ${cpus[*]} (median $(median "${cpus[@]}"))"
+}
+
+# Memory of one sidecar-shaped Herald: RSS once ready and idle, then the RSS added by
+# IDLE_CONNECTIONS keep-alive connections that each served one request.
+measure_idle_memory() {
+    local pid rss out before after count
+    [[ -z "${UNAVAILABLE[herald]:-}" ]] || return 0
+    start_bg herald-sidecar "$PROXY_CPU" "$HERALD_BIN" proxy \
+        --bootstrap "$WORK/sidecar.yaml" --admin "127.0.0.1:$SIDECAR_ADMIN_PORT"
+    pid=$BG_PID
+    wait_ready herald-sidecar "$pid" "$SIDECAR_ADMIN_PORT" || return 0
+    # One request through each listener path, as a sidecar that has served traffic.
+    curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$SIDECAR_INBOUND_PORT/" || true
+    curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$SIDECAR_OUTBOUND_PORT/" || true
+    sleep 2
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+    metric idle_rss_mb "$(awk -v kb="$rss" 'BEGIN { printf "%.1f", kb / 1024 }')"
+    log "idle connections: $IDLE_CONNECTIONS keep-alive connections to the sidecar's inbound listener"
+    if out=$(python3 "$HARNESS_DIR/probe.py" idle-connections "$SIDECAR_INBOUND_PORT" "$IDLE_CONNECTIONS" "$pid" 2>>"$WORK/probe.log"); then
+        read -r before after count <<<"$out"
+        metric idle_connection_kb "$(awk -v b="$before" -v a="$after" -v n="$count" 'BEGIN { printf "%.1f", (a - b) / n }')"
+        note "idle connections: RSS $((before / 1024)) MB before, $((after / 1024)) MB with $count open"
+    else
+        note "idle connections: the probe failed: $(tail -n 2 "$WORK/probe.log" | tr '\n' ' ')"
     fi
-    ready_ns=$(date +%s%N)
-    note "herald start to /ready: $(( (ready_ns - start_ns) / 1000000 )) ms (includes curl polling every 10 ms)"
-    proxy_started herald "$pid" "$HERALD_H1_PORT" "$HERALD_H2C_PORT"
+    alive "$pid" || { how_ended "$pid"; note "the sidecar-shaped herald $HOW during the idle-connection probe"; return 0; }
+    stop_pid "$pid"
+    forget_pid "$pid"
 }
 
 # --- measurement ------------------------------------------------------------------------
 
 note() { echo "- $*" >>"$NOTES_FILE"; }
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+metric() { printf '%s\t%s\n' "$1" "$2" >>"$METRICS_TSV"; }
 
 # Sum of utime+stime, in clock ticks, over the given pids (fields 14 and 15 of stat,
 # counted after the ")" that closes the command name, which may hold spaces).
@@ -454,14 +633,22 @@ peak_rss_kb() {
     echo "$total"
 }
 
-# smoke TARGET CASE: one request through the target, before spending time on it.
+uses_h2load() { [[ $1 != h1-c* ]]; }
+
+# smoke CASE URL: one request through the target, before spending time on it. gRPC must
+# come back with grpc-status 0 in the trailers.
 smoke() {
     local case=$1 url=$2 body
-    if [[ $case == h2c* ]]; then
-        body=$(curl -s --max-time 3 --http2-prior-knowledge "$url" || true)
-    else
-        body=$(curl -s --max-time 3 "$url" || true)
-    fi
+    case "$case" in
+        h2c*) body=$(curl -s --max-time 3 --http2-prior-knowledge "$url" || true) ;;
+        grpc*)
+            body=$(curl -s --max-time 3 --http2-prior-knowledge -o /dev/null -D - -X POST \
+                -H 'content-type: application/grpc' -H 'te: trailers' \
+                --data-binary "@$WORK/grpc-request.bin" "$url" 2>/dev/null | tr -d '\r' || true)
+            grep -qx 'grpc-status: 0' <<<"$body" && return 0
+            return 1 ;;
+        *) body=$(curl -s --max-time 3 "$url" || true) ;;
+    esac
     [[ "$body" == hello ]]
 }
 
@@ -472,6 +659,15 @@ load() {
         h1-c32) run_loader "$out" wrk -t1 -c32 -d"${seconds}s" --latency "$url" ;;
         h1-c256) run_loader "$out" wrk -t1 -c256 -d"${seconds}s" --latency "$url" ;;
         h2c-c32-m10) run_loader "$out" h2load -t1 -c32 -m10 -D "$seconds" --log-file="$out.requests" "$url" ;;
+        grpc-c32-m10) run_loader "$out" h2load -t1 -c32 -m10 -D "$seconds" --log-file="$out.requests" \
+            -d "$WORK/grpc-request.bin" -H 'content-type: application/grpc' -H 'te: trailers' "$url" ;;
+        # Open loop: each connection sends at its own fixed rate, whatever the responses do.
+        h1-rate-half) run_loader "$out" h2load --h1 -t1 -c"$RATE_CONNECTIONS" \
+            --rps="$(awk -v r="$FIXED_RATE" -v c="$RATE_CONNECTIONS" 'BEGIN { printf "%.3f", r / c }')" \
+            -D "$seconds" --log-file="$out.requests" "$url" ;;
+        h1-pair-1000rps) run_loader "$out" h2load --h1 -t1 -c"$PAIR_CONNECTIONS" \
+            --rps="$(awk -v r="$PAIR_RATE" -v c="$PAIR_CONNECTIONS" 'BEGIN { printf "%.3f", r / c }')" \
+            -D "$seconds" --log-file="$out.requests" "$url" ;;
         *) die "unknown case $case" ;;
     esac
 }
@@ -535,11 +731,13 @@ percent_of_core() {
 # during the run by anything this script did not start); returns 1 if the loader failed
 # or the proxy died.
 run_once() {
-    local case=$1 target=$2 url=$3 out=$4 pids=() parsed
+    local case=$1 target=$2 url=$3 out=$4 pids=() parsed root
     local before=0 after=0 own_before own_after machine_before machine_after start_ns ns
     local rps requests p50 p99 errors cpu_us=- rss_mb=- busy=-
     if [[ -n "${TARGET_PID[$target]:-}" ]]; then
-        mapfile -t pids < <(proc_tree "${TARGET_PID[$target]}")
+        for root in ${TARGET_PID[$target]}; do
+            mapfile -t -O "${#pids[@]}" pids < <(proc_tree "$root")
+        done
         reset_peak_rss "${pids[@]}"
         before=$(cpu_ticks "${pids[@]}")
     fi
@@ -552,14 +750,14 @@ run_once() {
     fi
     ns=$(( $(date +%s%N) - start_ns ))
     # A proxy that died under load has no numbers worth printing; check_processes says why.
-    if [[ -n "${TARGET_PID[$target]:-}" ]] && ! alive "${TARGET_PID[$target]}"; then
+    if [[ -n "${TARGET_PID[$target]:-}" ]] && target_gone "$target" >/dev/null; then
         return 1
     fi
     machine_after=$(machine_ticks)
     own_after=$(own_ticks)
     RUN_FOREIGN=$(percent_of_core $(( (machine_after - machine_before) - (own_after - own_before) )) "$ns")
 
-    if [[ $case == h2c* ]]; then parsed=$(parse_h2load "$out"); else parsed=$(parse_wrk "$out"); fi
+    if uses_h2load "$case"; then parsed=$(parse_h2load "$out"); else parsed=$(parse_wrk "$out"); fi
     read -r rps requests p50 p99 errors <<<"$parsed"
     if [[ ${#pids[@]} -gt 0 ]]; then
         after=$(cpu_ticks "${pids[@]}")
@@ -607,7 +805,21 @@ measure() {
         no_numbers "$case" "$target"
         return 0
     fi
-    if [[ $case == h2c* ]]; then port=${H2C_PORT[$target]}; else port=${H1_PORT[$target]}; fi
+    if [[ $case == grpc* && -n "${UNAVAILABLE[grpc-upstream]:-}" ]]; then
+        note "$target, $case: no gRPC upstream (${UNAVAILABLE[grpc-upstream]})"
+        no_numbers "$case" "$target"
+        return 0
+    fi
+    if [[ $case == h1-rate-half && -z "$FIXED_RATE" ]]; then
+        note "$target, $case: no rate (nginx's h1-c32 row has no req/s)"
+        no_numbers "$case" "$target"
+        return 0
+    fi
+    case "$case" in
+        h2c*) port=${H2C_PORT[$target]} ;;
+        grpc*) port=${GRPC_PORT[$target]} ;;
+        *) port=${H1_PORT[$target]} ;;
+    esac
     url="http://127.0.0.1:$port/"
     if ! smoke "$case" "$url"; then
         note "$target, $case: a single request to $url did not return \"hello\"; no numbers"
@@ -663,13 +875,35 @@ check_processes() {
             UNAVAILABLE[$target]=${UNAVAILABLE[$target]:-"upstream gone"}
         done
     fi
+    if [[ -n "$GRPC_UPSTREAM_PID" && -z "${UNAVAILABLE[grpc-upstream]:-}" ]] && ! alive "$GRPC_UPSTREAM_PID"; then
+        how_ended "$GRPC_UPSTREAM_PID"
+        UNAVAILABLE[grpc-upstream]=$HOW
+        note "the gRPC upstream $HOW $when; no gRPC numbers after that"
+    fi
+    local gone
     for target in "${TARGETS[@]}"; do
         if [[ -n "${TARGET_PID[$target]:-}" && -z "${UNAVAILABLE[$target]:-}" ]] \
-            && ! alive "${TARGET_PID[$target]}"; then
-            how_ended "${TARGET_PID[$target]}"
+            && gone=$(target_gone "$target"); then
+            how_ended "$gone"
             UNAVAILABLE[$target]=$HOW
-            note "$target $HOW $when: $(tail -n 3 "$WORK/$target.log" | tr '\n' ' ')"
+            note "$target $HOW $when: $(tail -n 3 "$WORK/$target.log" "$WORK/$target"-*.log 2>/dev/null | tr '\n' ' ')"
         fi
+    done
+}
+
+# The headline ratio (h1-c32 req/s and CPU vs nginx and HAProxy) from HEADLINE_RUNS runs:
+# the table's run is the first, then the three proxies again, interleaved, run after run.
+measure_headline() {
+    local run target main=$RESULTS_TSV
+    awk -F'\t' -v OFS='\t' '$1 == "h1-c32" && $2 != "direct" { print 1, $2, $3, $6 }' "$RESULTS_TSV" >"$HEADLINE_TSV"
+    for (( run = 2; run <= HEADLINE_RUNS; run++ )); do
+        RESULTS_TSV=$WORK/headline-run.tsv
+        : >"$RESULTS_TSV"
+        for target in herald nginx haproxy; do
+            measure h1-c32 "$target"
+        done
+        awk -F'\t' -v OFS='\t' -v run="$run" '{ print run, $2, $3, $6 }' "$RESULTS_TSV" >>"$HEADLINE_TSV"
+        RESULTS_TSV=$main
     done
 }
 
@@ -696,6 +930,88 @@ render_table() {
     ' "$RESULTS_TSV"
 }
 
+# The issue's targets, each with what was measured, the ratio and PASS or FALL SHORT.
+# "at least" goals pass when ratio >= goal; "at most" goals when measured <= limit.
+render_targets() {
+    awk -F'\t' '
+        function num(v) { return v != "" && v != "n/a" && v != "-" }
+        function verdict(ok) { return ok ? "PASS" : "FALL SHORT" }
+        function line(name, measured, goal, ratio, ok) {
+            printf "| %s | %s | %s | %s | %s |\n", name, measured, goal, ratio, ok == "" ? "n/a" : verdict(ok)
+        }
+        # herald vs OTHER on column COL, at least GOAL times (or at most, when most is set).
+        function versus(cs, other, col, goal, unit, most,   h, o, r) {
+            h = v[cs, "herald", col]; o = v[cs, other, col]
+            if (!num(h) || !num(o) || o <= 0) {
+                line(sprintf("%s %s vs %s", cs, unit, other), "n/a", (most ? "<= " : ">= ") goal "x", "n/a", "")
+                return
+            }
+            r = h / o
+            line(sprintf("%s %s vs %s", cs, unit, other), sprintf("herald %s, %s %s", fmt(h), other, fmt(o)),
+                (most ? "<= " : ">= ") goal "x", sprintf("%.2f", r), most ? r <= goal : r >= goal)
+        }
+        function fmt(x) { return x >= 100 ? sprintf("%.0f", x) : sprintf("%.2f", x) }
+        # Latency added over direct at the fixed rate: herald no more than nginx.
+        function added(cs, col, label,   d, h, n, ah, an) {
+            d = v[cs, "direct", col]; h = v[cs, "herald", col]; n = v[cs, "nginx", col]
+            if (!num(d) || !num(h) || !num(n)) { line(label, "n/a", "<= nginx", "n/a", ""); return }
+            ah = h - d; an = n - d
+            line(label, sprintf("herald +%.3f ms, nginx +%.3f ms", ah, an), "<= nginx",
+                an > 0 ? sprintf("%.2f", ah / an) : "n/a", ah <= an)
+        }
+        function limit(label, value, most, unit) {
+            if (!num(value)) { line(label, "n/a", "<= " most " " unit, "n/a", ""); return }
+            line(label, value " " unit, "<= " most " " unit, sprintf("%.2f", value / most), value + 0 <= most)
+        }
+        # The median over runs of herald / OTHER on column COL (rps or cpu) of h1-c32.
+        function headline(other, col, goal, unit, most,   i, n, r, list, a, b, t) {
+            n = 0; list = ""
+            for (i = 1; i <= runs; i++) {
+                a = hv[i, "herald", col]; b = hv[i, other, col]
+                if (num(a) && num(b) && b > 0) { r[++n] = a / b; list = list (list == "" ? "" : ", ") sprintf("%.2f", a / b) }
+            }
+            if (n == 0) { line("h1-c32 " unit " vs " other ", median of runs", "n/a", (most ? "<= " : ">= ") goal "x", "n/a", ""); return }
+            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+            t = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+            line(sprintf("**h1-c32 %s vs %s, median of %d runs**", unit, other, n), "ratios " list,
+                (most ? "<= " : ">= ") goal "x", sprintf("%.2f", t), most ? t <= goal : t >= goal)
+        }
+        FILENAME == ARGV[1] { v[$1, $2, "rps"] = $3; v[$1, $2, "p50"] = $4; v[$1, $2, "p99"] = $5
+                    v[$1, $2, "cpu"] = $6; v[$1, $2, "rss"] = $7; next }
+        FILENAME == ARGV[2] { m[$1] = $2; next }
+        { hv[$1, $2, "rps"] = $3; hv[$1, $2, "cpu"] = $4; if ($1 > runs) runs = $1 }
+        END {
+            print "| target | measured | goal | ratio | verdict |"
+            print "|---|---|---|---:|---|"
+            headline("nginx", "rps", 1.2, "req/s")
+            headline("haproxy", "rps", 1.2, "req/s")
+            headline("nginx", "cpu", 0.8, "CPU us/req", 1)
+            versus("h1-c256", "nginx", "rps", 1.2, "req/s")
+            versus("h1-c256", "haproxy", "rps", 1.2, "req/s")
+            versus("h1-c256", "nginx", "cpu", 0.8, "CPU us/req", 1)
+            added("h1-rate-half", "p50", "h1-rate-half p50 added over direct")
+            added("h1-rate-half", "p99", "h1-rate-half p99 added over direct")
+            versus("h2c-c32-m10", "haproxy", "rps", 1.0, "req/s")
+            versus("grpc-c32-m10", "haproxy", "rps", 1.0, "req/s")
+            limit("idle sidecar RSS", m["idle_rss_mb"], 40, "MB")
+            limit("RSS under h1-c256 (peak)", v["h1-c256", "herald", "rss"], 80, "MB")
+            limit("idle connection cost (" m["idle_connections"] " open)", m["idle_connection_kb"], 16, "KB")
+            limit("start to ready (median of " m["starts"] ")", m["start_to_ready_ms"], 250, "ms")
+            # The sidecar pair, beside Istio'"'"'s published sidecar pair at 1,000 req/s.
+            c = v["h1-pair-1000rps", "herald-pair", "cpu"]
+            if (num(c)) {
+                line("sidecar pair vCPU per 1,000 req/s", sprintf("%.3f vCPU", c / 1000), "Istio 0.20 vCPU",
+                    sprintf("%.2f", c / 1000 / 0.20), c / 1000 <= 0.20)
+            } else { line("sidecar pair vCPU per 1,000 req/s", "n/a", "Istio 0.20 vCPU", "n/a", "") }
+            d = v["h1-pair-1000rps", "direct", "p99"]; h = v["h1-pair-1000rps", "herald-pair", "p99"]
+            if (num(d) && num(h)) {
+                line("sidecar pair p99 added at 1,000 req/s", sprintf("+%.3f ms", h - d), "Istio +1.9 to +2.9 ms",
+                    sprintf("%.2f", (h - d) / 1.9), h - d <= 1.9)
+            } else { line("sidecar pair p99 added at 1,000 req/s", "n/a", "Istio +1.9 to +2.9 ms", "n/a", "") }
+        }
+    ' "$RESULTS_TSV" "$METRICS_TSV" "$HEADLINE_TSV"
+}
+
 machine_header() {
     local commit
     commit=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -704,7 +1020,7 @@ machine_header() {
 
 - machine: $(nproc --all) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)
 - proxies pinned to CPU $PROXY_CPU (one worker/thread each); wrk/h2load and the upstream nginx on CPU $LOAD_CPU
-- ${DURATION}s per measurement after a ${WARMUP}s warm-up; wrk -t1 (32 and 256 connections), h2load -t1 -c32 -m10 (h2c prior knowledge)
+- ${DURATION}s per measurement after a ${WARMUP}s warm-up; wrk -t1 (32 and 256 connections), h2load -t1 -c32 -m10 (h2c prior knowledge; gRPC unary), h2load --h1 --rps (fixed rate)
 - herald: ${HERALD_BIN:-none} (commit $commit); $(nginx -v 2>&1 | sed 's/nginx version: //'); $(haproxy -v 2>/dev/null | awk 'NR == 1 { print "HAProxy " $3 }'); $(wrk -v 2>&1 | awk 'NR == 1 { print "wrk " $2 }'); $(h2load --version | sed 's/h2load //')
 EOF
 }
@@ -716,6 +1032,15 @@ ceiling_notes() {
         $2 != "direct" && $3 != "n/a" && ($1 in direct) && $3 >= 0.9 * direct[$1] {
             printf "- %s, %s: %.0f%% of direct, near the loader core'"'"'s ceiling; its req/s ratio understates it\n",
                 $2, $1, 100 * $3 / direct[$1]
+        }
+    ' "$RESULTS_TSV"
+    # An open-loop row that fell behind its rate measured a queue, not the proxy's latency.
+    awk -F'\t' -v half="${FIXED_RATE:-0}" -v pair="$PAIR_RATE" '
+        $1 == "h1-rate-half" && half > 0 && $3 != "n/a" && $3 < 0.95 * half {
+            printf "- %s, %s: %.0f req/s of the %d asked for; it fell behind the fixed rate, so its latency includes queueing\n", $2, $1, $3, half
+        }
+        $1 == "h1-pair-1000rps" && $3 != "n/a" && $3 < 0.95 * pair {
+            printf "- %s, %s: %.0f req/s of the %d asked for; it fell behind the fixed rate, so its latency includes queueing\n", $2, $1, $3, pair
         }
     ' "$RESULTS_TSV"
 }
@@ -730,9 +1055,16 @@ report() {
         echo
         render_table
         echo
+        echo "Targets (issue #7; ratios from this run):"
+        echo
+        render_targets
+        echo
         echo "Notes:"
         note "direct: wrk/h2load straight to the upstream, no proxy; it shares CPU $LOAD_CPU with the upstream, as every other row does."
-        note "nginx h2c: nginx cannot speak HTTP/2 upstream, so it forwards h2c downstream over HTTP/1.1 keep-alive; Herald and HAProxy use h2c upstream."
+        note "nginx h2c: nginx cannot speak HTTP/2 upstream, so it forwards h2c downstream over HTTP/1.1 keep-alive; Herald and HAProxy use h2c upstream. For gRPC nginx uses grpc_pass (h2c upstream)."
+        note "h1-rate-half: h2load --h1 -c$RATE_CONNECTIONS at a fixed ${FIXED_RATE:-n/a} req/s in all (half of nginx's h1-c32 req/s), each connection on its own schedule; latency from h2load's per-request log."
+        note "h1-pair-1000rps: h2load --h1 -c$PAIR_CONNECTIONS at $PAIR_RATE req/s; herald-pair is two Herald processes with the sidecar-shaped bootstrap chained by plain listeners on 127.0.0.1 (client side outbound -> server side inbound -> upstream; no iptables interception), both on CPU $PROXY_CPU; its CPU us/req covers both processes, so vCPU per 1,000 req/s = CPU us/req / 1000."
+        note "memory and start to ready: Herald with the sidecar-shaped bootstrap (harness/herald-sidecar.yaml), pinned to CPU $PROXY_CPU; RSS is VmRSS."
         ceiling_notes
         cat "$NOTES_FILE"
     } >"$file"
@@ -749,22 +1081,38 @@ main() {
     ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
     RESULTS_TSV=$WORK/results.tsv
+    HEADLINE_TSV=$WORK/headline.tsv
+    METRICS_TSV=$WORK/metrics.tsv
     NOTES_FILE=$WORK/notes.md
     : >"$RESULTS_TSV"
+    : >"$METRICS_TSV"
+    : >"$HEADLINE_TSV"
     : >"$NOTES_FILE"
+    metric starts "$STARTS"
+    metric idle_connections "$IDLE_CONNECTIONS"
 
     build_herald
     start_upstream
+    write_grpc_body
+    start_grpc_upstream
     start_nginx_proxy
     start_haproxy
     start_herald
+    start_herald_pair
 
-    local case target
+    local case target targets
     for case in "${CASES[@]}"; do
-        for target in "${TARGETS[@]}"; do
+        if [[ $case == h1-pair-* ]]; then targets=(direct herald-pair); else targets=("${PROXIES[@]}"); fi
+        for target in "${targets[@]}"; do
             measure "$case" "$target"
         done
+        if [[ $case == h1-c32 ]]; then
+            FIXED_RATE=$(awk -F'\t' '$1 == "h1-c32" && $2 == "nginx" && $3 != "n/a" { printf "%.0f", $3 / 2 }' "$RESULTS_TSV")
+        fi
     done
+    measure_headline
+    measure_start_to_ready
+    measure_idle_memory
     report
 }
 

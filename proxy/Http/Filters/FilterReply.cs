@@ -74,7 +74,7 @@ internal sealed class FilterReply
 
     private FilterReply ToGrpc()
     {
-        var add = new List<HeaderToAdd>(Headers.Add.Count + 3)
+        var add = new List<HeaderToAdd>(Headers.Add.Length + 3)
         {
             new("content-type", "application/grpc", HeaderAppendAction.OverwriteIfExistsOrAdd),
             new("grpc-status", (GrpcStatus ?? GrpcStatusFor(Status)).ToString(CultureInfo.InvariantCulture), HeaderAppendAction.OverwriteIfExistsOrAdd),

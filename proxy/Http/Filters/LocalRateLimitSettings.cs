@@ -105,7 +105,7 @@ internal sealed class LocalRateLimitSettings
             : RouteTableTranslator.TranslateHeadersToAdd(config.ResponseHeadersToAdd, path, "response_headers_to_add");
 
         // Envoy's local rate limit reply carries x-envoy-ratelimited: true (see its filter documentation).
-        var added = new List<HeaderToAdd>(headers.Add.Count + 1) { new("x-envoy-ratelimited", "true", HeaderAppendAction.OverwriteIfExistsOrAdd) };
+        var added = new List<HeaderToAdd>(headers.Add.Length + 1) { new("x-envoy-ratelimited", "true", HeaderAppendAction.OverwriteIfExistsOrAdd) };
         added.AddRange(headers.Add);
         int? grpcStatus = config.RateLimitedAsResourceExhausted ? 8 : null;
         return new LocalRateLimitSettings

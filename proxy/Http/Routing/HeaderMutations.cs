@@ -8,16 +8,18 @@ internal sealed class HeaderMutations
 {
     public HeaderMutations(IReadOnlyList<HeaderToAdd> add, IReadOnlyList<string> remove)
     {
-        Add = add;
-        Remove = remove;
+        Add = [.. add];
+        Remove = [.. remove];
     }
 
     public static HeaderMutations Empty { get; } = new([], []);
 
-    public IReadOnlyList<HeaderToAdd> Add { get; }
+    // Arrays, not IReadOnlyList: the forwarders walk these with foreach on every request, and
+    // an interface enumerator would be a heap allocation per walk.
+    public HeaderToAdd[] Add { get; }
 
     /// <summary>Lower-case names.</summary>
-    public IReadOnlyList<string> Remove { get; }
+    public string[] Remove { get; }
 
-    public bool IsEmpty => Add.Count == 0 && Remove.Count == 0;
+    public bool IsEmpty => Add.Length == 0 && Remove.Length == 0;
 }
