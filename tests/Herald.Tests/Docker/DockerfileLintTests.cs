@@ -141,6 +141,18 @@ public sealed partial class DockerfileLintTests
     }
 
     [Fact]
+    public void TrimmedPublish_KeepsWhatReflectionFinds()
+    {
+        // Measured: a trimmed build without these answers the registry API with 500 (docs/deploy.md#trimming).
+        var project = File.ReadAllText(Path.Combine(RepoPaths.Root, "proxy", "Herald.Proxy.csproj"));
+
+        Assert.Contains("<TrimmerRootAssembly Include=\"Herald.Xds\" />", project, StringComparison.Ordinal);
+        Assert.Contains("<TrimmerRootAssembly Include=\"Google.Protobuf\" />", project, StringComparison.Ordinal);
+        Assert.Contains("<TrimmerRootAssembly Include=\"YamlDotNet\" />", project, StringComparison.Ordinal);
+        Assert.Contains("<JsonSerializerIsReflectionEnabledByDefault>true</JsonSerializerIsReflectionEnabledByDefault>", project, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void InitImage_TakesTheExecutableFromTheSidecarImage()
     {
         var herald = Init.Stages.Single(s => s.Name == "herald");
