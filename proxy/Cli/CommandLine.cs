@@ -24,6 +24,8 @@ internal static class CommandLine
             "sidecar" => await SidecarCommand.RunAsync(rest).ConfigureAwait(false),
             "gateway" => await GatewayCommand.RunAsync(rest).ConfigureAwait(false),
             "control-plane" => await ControlPlaneCommand.RunAsync(rest).ConfigureAwait(false),
+            "inject" => await InjectCommand.RunAsync(rest).ConfigureAwait(false),
+            "wait" => await WaitCommand.RunAsync(rest).ConfigureAwait(false),
             _ => Unknown(args[0]),
         };
     }
@@ -51,5 +53,9 @@ internal static class CommandLine
                                             run the data plane on an Envoy v3 bootstrap (YAML or JSON)
           iptables install|uninstall|verify|print [flags]
                                             manage the interception rules (the init container's job)
+          inject -f FILE|- [-o FILE] [--image IMAGE] [--xds ADDR] [--interception REDIRECT|TPROXY]
+                                            add Herald's init container and sidecar to Kubernetes workloads
+          wait [--admin ADDR] [--timeout 60s]
+                                            exit 0 once the local proxy's /ready answers 200 (a postStart hook)
         """;
 }
