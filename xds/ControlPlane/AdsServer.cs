@@ -15,7 +15,7 @@ public sealed class AdsServer : IDisposable
 {
     public static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(50);
 
-    private readonly ServiceRegistry _registry;
+    private readonly IServiceRegistry _registry;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly ITimer _debounce;
@@ -25,7 +25,7 @@ public sealed class AdsServer : IDisposable
     private bool _scheduled;
     private long _streamIds;
 
-    public AdsServer(Func<MeshConfig> currentMesh, ServiceRegistry registry, TimeProvider time)
+    public AdsServer(Func<MeshConfig> currentMesh, IServiceRegistry registry, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(currentMesh);
         ArgumentNullException.ThrowIfNull(registry);

@@ -8,12 +8,13 @@ namespace Herald.Xds.ControlPlane;
 /// with a TTL leave when no heartbeat arrives within it, checked by one timer armed for the
 /// earliest expiry.
 /// </summary>
-public sealed class ServiceRegistry : IDisposable
+public sealed class ServiceRegistry : IServiceRegistry
 {
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ServiceInstance> _instances = new(StringComparer.Ordinal);
     private readonly ITimer _expiryTimer;
+    private readonly ImportedInstances _imported = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private RegistryView? _view;
     private long _index = 1;
@@ -43,26 +44,8 @@ public sealed class ServiceRegistry : IDisposable
     /// <summary>Adds an instance and returns its id. The address must be an IP literal.</summary>
     public string Register(string service, string address, int port, IReadOnlyDictionary<string, string>? labels = null, string? version = null, TimeSpan? ttl = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(service);
-        ArgumentException.ThrowIfNullOrEmpty(address);
-        if (!IPAddress.TryParse(address, out var ip))
-        {
-            throw new ArgumentException($"'{address}' is not an IP address", nameof(address));
-        }
-
-        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
-        if (ttl is { } t && t <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ttl), "a TTL is positive, or null for no expiry");
-        }
-
-        if (version is not null && !SemVersion.TryParse(version, out _))
-        {
-            throw new ArgumentException($"'{version}' is not a semantic version such as 1.4.2", nameof(version));
-        }
-
-        var id = $"{service}-{Guid.NewGuid():N}"[..(service.Length + 13)];
+        var ip = ValidateInstance(service, address, port, version, ttl);
+        var id = NewId(service);
         var now = _time.GetUtcNow();
         var instance = new ServiceInstance(
             id,
@@ -85,6 +68,56 @@ public sealed class ServiceRegistry : IDisposable
         RaiseChanged();
         return id;
     }
+
+    public ValueTask<string> RegisterAsync(string service, string address, int port, IReadOnlyDictionary<string, string>? labels, string? version, TimeSpan? ttl, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Register(service, address, port, labels, version, ttl));
+
+    public ValueTask<bool> HeartbeatAsync(string id, CancellationToken cancellationToken) => ValueTask.FromResult(Heartbeat(id));
+
+    public ValueTask<bool> DeregisterAsync(string id, CancellationToken cancellationToken) => ValueTask.FromResult(Deregister(id));
+
+    public void ReplaceImported(string source, IReadOnlyList<ServiceInstance> instances)
+    {
+        lock (_lock)
+        {
+            if (_disposed || !_imported.Replace(source, instances))
+            {
+                return;
+            }
+
+            ChangedLocked();
+        }
+
+        RaiseChanged();
+    }
+
+    /// <summary>Checks an instance's fields as <see cref="Register"/> does; returns the parsed address.</summary>
+    internal static IPAddress ValidateInstance(string service, string address, int port, string? version, TimeSpan? ttl)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(service);
+        ArgumentException.ThrowIfNullOrEmpty(address);
+        if (!IPAddress.TryParse(address, out var ip))
+        {
+            throw new ArgumentException($"'{address}' is not an IP address", nameof(address));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+        if (ttl is { } t && t <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ttl), "a TTL is positive, or null for no expiry");
+        }
+
+        if (version is not null && !SemVersion.TryParse(version, out _))
+        {
+            throw new ArgumentException($"'{version}' is not a semantic version such as 1.4.2", nameof(version));
+        }
+
+        return ip;
+    }
+
+    /// <summary>A new instance id: the service's name and 12 random hex digits.</summary>
+    internal static string NewId(string service) => $"{service}-{Guid.NewGuid():N}"[..(service.Length + 13)];
 
     /// <summary>Extends the instance's life by its TTL. False when it is unknown (expired or never registered).</summary>
     public bool Heartbeat(string id)
@@ -127,7 +160,7 @@ public sealed class ServiceRegistry : IDisposable
     {
         lock (_lock)
         {
-            return _view ??= new RegistryView(_index, [.. _instances.Values]);
+            return _view ??= new RegistryView(_index, [.. _instances.Values, .. _imported.All]);
         }
     }
 
@@ -152,15 +185,7 @@ public sealed class ServiceRegistry : IDisposable
             changed = _changed.Task;
         }
 
-        if (maxWait > TimeSpan.Zero)
-        {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(maxWait, _time, cts.Token);
-            await Task.WhenAny(changed, delay).ConfigureAwait(false);
-            await cts.CancelAsync().ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-
+        await RegistryWaits.WaitAsync(changed, maxWait, _time, cancellationToken).ConfigureAwait(false);
         return View();
     }
 
