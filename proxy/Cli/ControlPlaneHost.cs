@@ -1,4 +1,6 @@
+using System.Net;
 using Herald.Xds.ControlPlane;
+using Herald.Xds.ControlPlane.Dns;
 using Herald.Xds.ControlPlane.Etcd;
 
 namespace Herald.Proxy.Cli;
@@ -16,14 +18,21 @@ internal sealed class ControlPlaneHost : IAsyncDisposable
     private readonly MeshFileWatcher? _watcher;
     private readonly DemandUrlHolder _demandUrl;
     private readonly IDisposable? _extra;
+    private readonly DnsImporter _importer;
 
-    private ControlPlaneHost(IServiceRegistry registry, AdsServer ads, MeshFileWatcher? watcher, DemandUrlHolder demandUrl, IDisposable? extra)
+    private ControlPlaneHost(IServiceRegistry registry, AdsServer ads, MeshFileWatcher? watcher, DemandUrlHolder demandUrl, IDisposable? extra, IPEndPoint? dnsServer, TimeProvider time)
     {
         Registry = registry;
         Ads = ads;
         _watcher = watcher;
         _demandUrl = demandUrl;
         _extra = extra;
+
+        // Services that import their instances from DNS follow the mesh as it is published.
+        _importer = new DnsImporter(registry, new DnsClient(dnsServer ?? DnsClient.SystemServer(), TimeSpan.FromSeconds(2)), time);
+        _importer.LookupFailed += (source, e) => Console.Error.WriteLine($"herald: DNS import {source}: {e.Message} (keeping its last answer)");
+        ads.MeshPublished += _importer.Update;
+        _importer.Update(ads.CurrentMesh);
     }
 
     /// <summary>Demand that data planes holding requests reported (scale from zero), served at /v1/demand.</summary>
@@ -52,13 +61,14 @@ internal sealed class ControlPlaneHost : IAsyncDisposable
     /// <summary>
     /// Loads the mesh from <paramref name="path"/> (watched) or <paramref name="fixedMesh"/>, with the
     /// registry in memory or, given <paramref name="store"/> (<c>etcd://HOST:PORT[,...]</c>), in etcd;
-    /// null after printing the problem when the mesh file is bad or the store cannot be used.
+    /// null after printing the problem when the mesh file is bad or the store cannot be used. DNS imports
+    /// ask <paramref name="dnsServer"/> (default: the first nameserver of /etc/resolv.conf).
     /// </summary>
-    public static async Task<ControlPlaneHost?> StartAsync(string? path, MeshConfig? fixedMesh, TimeProvider time, string? store = null)
+    public static async Task<ControlPlaneHost?> StartAsync(string? path, MeshConfig? fixedMesh, TimeProvider time, string? store = null, IPEndPoint? dnsServer = null)
     {
         if (store is not null)
         {
-            return await StartOnEtcdAsync(path, store, time).ConfigureAwait(false);
+            return await StartOnEtcdAsync(path, store, time, dnsServer).ConfigureAwait(false);
         }
 
         var registry = new ServiceRegistry(time);
@@ -83,11 +93,13 @@ internal sealed class ControlPlaneHost : IAsyncDisposable
             ads = new AdsServer(() => mesh with { DemandUrl = demandUrl.Value }, registry, time);
         }
 
-        return new ControlPlaneHost(registry, ads, watcher, demandUrl, null);
+        return new ControlPlaneHost(registry, ads, watcher, demandUrl, null, dnsServer, time);
     }
 
     public ValueTask DisposeAsync()
     {
+        Ads.MeshPublished -= _importer.Update;
+        _importer.Dispose();
         _watcher?.Dispose();
         Ads.Dispose();
         Registry.Dispose();
@@ -95,7 +107,7 @@ internal sealed class ControlPlaneHost : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private static async Task<ControlPlaneHost?> StartOnEtcdAsync(string? path, string store, TimeProvider time)
+    private static async Task<ControlPlaneHost?> StartOnEtcdAsync(string? path, string store, TimeProvider time, IPEndPoint? dnsServer)
     {
         IReadOnlyList<Uri> endpoints;
         string prefix;
@@ -150,7 +162,7 @@ internal sealed class ControlPlaneHost : IAsyncDisposable
             }
         };
         ads = new AdsServer(() => Volatile.Read(ref served) with { DemandUrl = demandUrl.Value }, etcd, time);
-        return new ControlPlaneHost(etcd, ads, watcher, demandUrl, client);
+        return new ControlPlaneHost(etcd, ads, watcher, demandUrl, client, dnsServer, time);
     }
 
     private static MeshConfig? ParseStoredMesh(string? text)

@@ -38,6 +38,9 @@ public sealed class AdsServer : IDisposable
         registry.Changed += Schedule;
     }
 
+    /// <summary>Raised after each publication with the mesh it serves (on the debounce timer's thread).</summary>
+    public event Action<MeshConfig>? MeshPublished;
+
     /// <summary>Increases each time a new mesh or registry state is published to the streams.</summary>
     public long Generation => Volatile.Read(ref _published).Generation;
 
@@ -171,6 +174,7 @@ public sealed class AdsServer : IDisposable
         }
 
         previous.Supersede();
+        MeshPublished?.Invoke(Volatile.Read(ref _published).Mesh);
     }
 
     private static bool IsWildcardType(string typeUrl) => typeUrl is XdsTypeUrls.Listener or XdsTypeUrls.Cluster;

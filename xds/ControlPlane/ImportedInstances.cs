@@ -39,7 +39,7 @@ internal sealed class ImportedInstances
         }
         else
         {
-            _bySource[source] = [.. instances.Select(i => i with { Source = source })];
+            _bySource[source] = [.. instances.Select(i => i with { Source = i.Source ?? source })];
         }
 
         return true;
@@ -56,7 +56,7 @@ internal sealed class ImportedInstances
         {
             var x = a[i];
             var y = b[i];
-            if (x.Id != y.Id || x.Service != y.Service || x.Address != y.Address || x.Port != y.Port || x.Version != y.Version
+            if (x.Id != y.Id || x.Service != y.Service || x.Address != y.Address || x.Port != y.Port || x.Version != y.Version || (y.Source is not null && x.Source != y.Source)
                 || x.Labels.Count != y.Labels.Count || x.Labels.Any(l => !y.Labels.TryGetValue(l.Key, out var v) || v != l.Value))
             {
                 return false;
