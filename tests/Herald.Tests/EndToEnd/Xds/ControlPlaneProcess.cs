@@ -45,8 +45,9 @@ internal sealed partial class ControlPlaneProcess : IAsyncDisposable
     /// it tries once more with new ones; fixed ports (a restart) are retried until the deadline.
     /// With <paramref name="store"/> (<c>etcd://...</c>) the registry and mesh live in etcd, and
     /// <paramref name="meshPath"/> may be null (the replica serves the mesh another one stored).
+    /// <paramref name="dnsServer"/> (HOST:PORT) answers the mesh's DNS imports.
     /// </summary>
-    public static async Task<ControlPlaneProcess> StartAsync(string? meshPath, int? xdsPort = null, int? apiPort = null, string? store = null)
+    public static async Task<ControlPlaneProcess> StartAsync(string? meshPath, int? xdsPort = null, int? apiPort = null, string? store = null, string? dnsServer = null)
     {
         var deadline = DateTime.UtcNow + StartTimeout;
         for (var attempt = 1; ; attempt++)
@@ -56,6 +57,7 @@ internal sealed partial class ControlPlaneProcess : IAsyncDisposable
             string[] args = ["control-plane", "--xds", $"127.0.0.1:{xds}", "--api", $"127.0.0.1:{api}"];
             args = meshPath is null ? args : [.. args, "--config", meshPath];
             args = store is null ? args : [.. args, "--store", store];
+            args = dnsServer is null ? args : [.. args, "--dns-server", dnsServer];
             var child = HeraldCli.Start(args);
             try
             {
