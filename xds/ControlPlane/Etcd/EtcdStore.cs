@@ -297,8 +297,7 @@ public sealed class EtcdStore : IServiceRegistry
             {
                 if (needList)
                 {
-                    var range = await _client.RangePrefixAsync(_prefix, cancellationToken).ConfigureAwait(false);
-                    ApplyListing(range);
+                    await ListAsync(cancellationToken).ConfigureAwait(false);
                     needList = false;
                     _synced.TrySetResult();
                 }
@@ -342,6 +341,10 @@ public sealed class EtcdStore : IServiceRegistry
             retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, MaxRetry.Ticks));
         }
     }
+
+    // Its own method so the listing (every key and value as etcd sent them) is not kept alive by the follow loop.
+    private async Task ListAsync(CancellationToken cancellationToken) =>
+        ApplyListing(await _client.RangePrefixAsync(_prefix, cancellationToken).ConfigureAwait(false));
 
     private void ApplyListing(EtcdRange range)
     {
