@@ -14,32 +14,21 @@ public sealed class ServiceRegistry : IServiceRegistry
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ServiceInstance> _instances = new(StringComparer.Ordinal);
     private readonly ITimer _expiryTimer;
-    private readonly ImportedInstances _imported = new();
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private RegistryView? _view;
-    private long _index = 1;
+    private readonly RegistryChanges _changes;
     private bool _disposed;
 
     public ServiceRegistry(TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
+        _changes = new RegistryChanges(_lock, time);
         _expiryTimer = time.CreateTimer(_ => Sweep(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Raised after every change, outside the registry's lock.</summary>
     public event Action? Changed;
 
-    public long Index
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _index;
-            }
-        }
-    }
+    public long Index => _changes.Index;
 
     /// <summary>Adds an instance and returns its id. The address must be an IP literal.</summary>
     public string Register(string service, string address, int port, IReadOnlyDictionary<string, string>? labels = null, string? version = null, TimeSpan? ttl = null)
@@ -80,12 +69,10 @@ public sealed class ServiceRegistry : IServiceRegistry
     {
         lock (_lock)
         {
-            if (_disposed || !_imported.Replace(source, instances))
+            if (_disposed || !_changes.ReplaceImportedLocked(source, instances))
             {
                 return;
             }
-
-            ChangedLocked();
         }
 
         RaiseChanged();
@@ -160,7 +147,7 @@ public sealed class ServiceRegistry : IServiceRegistry
     {
         lock (_lock)
         {
-            return _view ??= new RegistryView(_index, [.. _instances.Values, .. _imported.All]);
+            return _changes.ViewLocked(_instances.Values);
         }
     }
 
@@ -172,22 +159,8 @@ public sealed class ServiceRegistry : IServiceRegistry
     /// Returns at once when the index is already past <paramref name="afterIndex"/>, else when it
     /// moves or after <paramref name="maxWait"/> (measured on the registry's clock), with the view then.
     /// </summary>
-    public async Task<RegistryView> WaitForChangeAsync(long afterIndex, TimeSpan maxWait, CancellationToken cancellationToken)
-    {
-        Task changed;
-        lock (_lock)
-        {
-            if (_index > afterIndex)
-            {
-                return View();
-            }
-
-            changed = _changed.Task;
-        }
-
-        await RegistryWaits.WaitAsync(changed, maxWait, _time, cancellationToken).ConfigureAwait(false);
-        return View();
-    }
+    public Task<RegistryView> WaitForChangeAsync(long afterIndex, TimeSpan maxWait, CancellationToken cancellationToken) =>
+        _changes.WaitForChangeAsync(afterIndex, maxWait, View, cancellationToken);
 
     public void Dispose()
     {
@@ -254,14 +227,7 @@ public sealed class ServiceRegistry : IServiceRegistry
         _expiryTimer.Change(due, Timeout.InfiniteTimeSpan);
     }
 
-    private void ChangedLocked()
-    {
-        _index++;
-        _view = null;
-        var previous = _changed;
-        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        previous.TrySetResult();
-    }
+    private void ChangedLocked() => _changes.ChangedLocked();
 
     private void RaiseChanged() => Changed?.Invoke();
 }

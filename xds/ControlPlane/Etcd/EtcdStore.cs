@@ -26,16 +26,13 @@ public sealed class EtcdStore : IServiceRegistry
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ServiceInstance> _instances = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _leases = new(StringComparer.Ordinal);
-    private readonly ImportedInstances _imported = new();
+    private readonly RegistryChanges _changes;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _follow;
-    private RegistryView? _view;
     private string? _meshText;
     private long _revision;
-    private long _index = 1;
     private volatile bool _following;
 
     public EtcdStore(EtcdClient client, string prefix, TimeProvider time)
@@ -48,6 +45,7 @@ public sealed class EtcdStore : IServiceRegistry
         _instancesPrefix = _prefix + "instances/";
         _meshKey = _prefix + "mesh";
         _time = time;
+        _changes = new RegistryChanges(_lock, time);
     }
 
     public event Action? Changed;
@@ -82,16 +80,7 @@ public sealed class EtcdStore : IServiceRegistry
     /// <summary>True while the watch stream is up.</summary>
     public bool IsFollowing => _following;
 
-    public long Index
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _index;
-            }
-        }
-    }
+    public long Index => _changes.Index;
 
     /// <summary>Starts following etcd and returns once the first listing is applied (or throws when etcd stays unreachable for <paramref name="timeout"/>).</summary>
     public async Task StartAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -117,7 +106,7 @@ public sealed class EtcdStore : IServiceRegistry
     {
         lock (_lock)
         {
-            return _view ??= new RegistryView(_index, [.. _instances.Values, .. _imported.All]);
+            return _changes.ViewLocked(_instances.Values);
         }
     }
 
@@ -200,33 +189,17 @@ public sealed class EtcdStore : IServiceRegistry
         await WaitForRevisionAsync(revision, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<RegistryView> WaitForChangeAsync(long afterIndex, TimeSpan maxWait, CancellationToken cancellationToken)
-    {
-        Task changed;
-        lock (_lock)
-        {
-            if (_index > afterIndex)
-            {
-                return View();
-            }
-
-            changed = _changed.Task;
-        }
-
-        await RegistryWaits.WaitAsync(changed, maxWait, _time, cancellationToken).ConfigureAwait(false);
-        return View();
-    }
+    public Task<RegistryView> WaitForChangeAsync(long afterIndex, TimeSpan maxWait, CancellationToken cancellationToken) =>
+        _changes.WaitForChangeAsync(afterIndex, maxWait, View, cancellationToken);
 
     public void ReplaceImported(string source, IReadOnlyList<ServiceInstance> instances)
     {
         lock (_lock)
         {
-            if (!_imported.Replace(source, instances))
+            if (!_changes.ReplaceImportedLocked(source, instances))
             {
                 return;
             }
-
-            ChangedLocked();
         }
 
         Changed?.Invoke();
@@ -451,11 +424,7 @@ public sealed class EtcdStore : IServiceRegistry
 
     private void ChangedLocked()
     {
-        _index++;
-        _view = null;
-        var previous = _changed;
-        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        previous.TrySetResult();
+        _changes.ChangedLocked();
         var advanced = _advanced;
         _advanced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         advanced.TrySetResult();
