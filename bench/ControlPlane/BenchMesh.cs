@@ -83,17 +83,23 @@ internal static class BenchMesh
     {
         for (var j = 0; j < endpoints; j++)
         {
-            var service = ServiceName(j % services);
-            var perService = j / services;
-            var version = perService % 2 == 0 ? "v1" : "v2";
-            var labels = new Dictionary<string, string>
-            {
-                ["version"] = version,
-                ["region"] = "r1",
-                ["zone"] = perService % 4 < 2 ? "zone-a" : "zone-b",
-            };
-            registry.Register(service, Address(10, j + 1), Port, labels, version == "v1" ? "1.0.0" : "2.0.0");
+            var (service, address, labels, version) = Instance(services, j);
+            registry.Register(service, address, Port, labels, version);
         }
+    }
+
+    /// <summary>Instance <paramref name="j"/> of the population: service, address, labels and version.</summary>
+    public static (string Service, string Address, Dictionary<string, string> Labels, string Version) Instance(int services, int j)
+    {
+        var perService = j / services;
+        var version = perService % 2 == 0 ? "v1" : "v2";
+        var labels = new Dictionary<string, string>
+        {
+            ["version"] = version,
+            ["region"] = "r1",
+            ["zone"] = perService % 4 < 2 ? "zone-a" : "zone-b",
+        };
+        return (ServiceName(j % services), Address(10, j + 1), labels, version == "v1" ? "1.0.0" : "2.0.0");
     }
 
     /// <summary>An IPv4 literal <c>FIRST.x.y.z</c> from the low 24 bits of <paramref name="n"/>.</summary>

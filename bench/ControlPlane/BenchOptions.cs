@@ -32,7 +32,8 @@ internal sealed class BenchOptions
 
     public const string Usage =
         "usage: dotnet run -c Release --project bench/ControlPlane -- [--services 1000] [--endpoints 10000] [--streams 100]\n"
-        + "       [--deps 10] [--builds 30] [--changes 20] [--updates 20] [--pause-ms 300] [--part 1|2|3 ...] [--herald PATH]";
+        + "       [--deps 10] [--builds 30] [--changes 20] [--updates 20] [--pause-ms 300] [--part 1|2|3|4 ...] [--herald PATH]\n"
+        + "       part 4 (etcd store, several replicas) runs only when asked and needs etcd (Debian's etcd-server) on PATH";
 
     public static BenchOptions? Parse(string[] args, out string? error)
     {
@@ -86,7 +87,7 @@ internal sealed class BenchOptions
                 case "--pause-ms":
                     options.PauseMs = number;
                     break;
-                case "--part" when number is >= 1 and <= 3:
+                case "--part" when number is >= 1 and <= 4:
                     options.Parts.Add(number);
                     break;
                 default:

@@ -35,5 +35,11 @@ if (options.Parts.Contains(3))
     await SidecarApplyBench.RunAsync(options, report);
 }
 
+if (options.Parts.Contains(4))
+{
+    Console.Error.WriteLine("part 4: the etcd store: two replicas, registration to EDS, consistency, memory");
+    await EtcdBench.RunAsync(options, report);
+}
+
 Console.Out.Write(report.ToMarkdown());
 return 0;

@@ -6,27 +6,35 @@ using Herald.Xds.Grpc;
 
 namespace Herald.Proxy.Cli;
 
-/// <summary><c>herald control-plane --config mesh.yaml [--xds ADDR] [--api ADDR]</c>.</summary>
+/// <summary>
+/// <c>herald control-plane --config mesh.yaml [--xds ADDR] [--api ADDR] [--store etcd://HOST:PORT[,...]]</c>.
+/// With an etcd store, several replicas serve one mesh and <c>--config</c> is optional (the
+/// replicas without it serve the mesh another replica stored).
+/// </summary>
 internal static class ControlPlaneCommand
 {
     public const string DefaultXds = "0.0.0.0:15010";
     public const string DefaultApi = "0.0.0.0:15014";
 
+    public const string Usage = $"usage: herald control-plane --config mesh.yaml [--xds {DefaultXds}] [--api {DefaultApi}] [--store etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--dns-server HOST:PORT]";
+
     public static async Task<int> RunAsync(string[] args)
     {
-        var parsed = CliArguments.Parse(args, ["--config", "--xds", "--api"], [], out var error);
-        if (parsed is null || parsed["--config"] is null)
+        var parsed = CliArguments.Parse(args, ["--config", "--xds", "--api", "--store", "--dns-server"], [], out var error);
+        if (parsed is null || (parsed["--config"] is null && parsed["--store"] is null))
         {
-            Console.Error.WriteLine($"herald control-plane: {error ?? "--config mesh.yaml is required"}\nusage: herald control-plane --config mesh.yaml [--xds {DefaultXds}] [--api {DefaultApi}]");
+            Console.Error.WriteLine($"herald control-plane: {error ?? "--config mesh.yaml is required (or --store etcd://HOST:PORT to serve the mesh stored there)"}\n{Usage}");
             return CommandLine.ExitBadConfig;
         }
 
         IPEndPoint xds;
         IPEndPoint api;
+        IPEndPoint? dnsServer;
         try
         {
             xds = ProxyCommand.ParseAddress(parsed["--xds"] ?? DefaultXds, "--xds");
             api = ProxyCommand.ParseAddress(parsed["--api"] ?? DefaultApi, "--api");
+            dnsServer = parsed["--dns-server"] is { } dns ? ProxyCommand.ParseAddress(dns, "--dns-server") : null;
         }
         catch (Config.ConfigException e)
         {
@@ -34,7 +42,7 @@ internal static class ControlPlaneCommand
             return CommandLine.ExitBadConfig;
         }
 
-        await using var host = await ControlPlaneHost.StartAsync(parsed["--config"]!, null, TimeProvider.System).ConfigureAwait(false);
+        await using var host = await ControlPlaneHost.StartAsync(parsed["--config"], null, TimeProvider.System, parsed["--store"], dnsServer).ConfigureAwait(false);
         if (host is null)
         {
             return CommandLine.ExitBadConfig;

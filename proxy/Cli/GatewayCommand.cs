@@ -81,8 +81,8 @@ internal static class GatewayCommand
         {
             demoV1 = await DemoUpstream.StartAsync("demo v1", new IPEndPoint(IPAddress.Loopback, 18081), CancellationToken.None).ConfigureAwait(false);
             demoV2 = await DemoUpstream.StartAsync("demo v2", new IPEndPoint(IPAddress.Loopback, 18082), CancellationToken.None).ConfigureAwait(false);
-            host.Registry.Register("demo", "127.0.0.1", 18081, new Dictionary<string, string> { ["version"] = "v1" }, "1.0.0");
-            host.Registry.Register("demo", "127.0.0.1", 18082, new Dictionary<string, string> { ["version"] = "v2" }, "2.0.0");
+            await host.Registry.RegisterAsync("demo", "127.0.0.1", 18081, new Dictionary<string, string> { ["version"] = "v1" }, "1.0.0", null, CancellationToken.None).ConfigureAwait(false);
+            await host.Registry.RegisterAsync("demo", "127.0.0.1", 18082, new Dictionary<string, string> { ["version"] = "v2" }, "2.0.0", null, CancellationToken.None).ConfigureAwait(false);
         }
 
         try

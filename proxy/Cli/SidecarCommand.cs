@@ -6,15 +6,16 @@ using Herald.Proxy.Observability.Stats;
 namespace Herald.Proxy.Cli;
 
 /// <summary>
-/// <c>herald sidecar --xds HOST:PORT --node-id ID --cluster NAME</c>: a data plane whose
-/// whole configuration comes over ADS, without writing a bootstrap file. With
+/// <c>herald sidecar --xds HOST:PORT[,HOST:PORT...] --node-id ID --cluster NAME</c>: a data plane whose
+/// whole configuration comes over ADS, without writing a bootstrap file. Several addresses
+/// (control-plane replicas) become endpoints of the ADS cluster: each reconnect tries the next. With
 /// <c>--interception REDIRECT|TPROXY</c> it asks the control plane for the virtual listeners
 /// that iptables interception needs (node metadata <c>HERALD_INTERCEPTION</c>).
 /// </summary>
 internal static class SidecarCommand
 {
     public const string Usage =
-        "usage: herald sidecar --xds HOST:PORT --node-id ID --cluster NAME [--service NAME] [--interception REDIRECT|TPROXY] [--admin ADDR] [--delta] " + DrainOptions.Usage;
+        "usage: herald sidecar --xds HOST:PORT[,HOST:PORT...] --node-id ID --cluster NAME [--service NAME] [--interception REDIRECT|TPROXY] [--admin ADDR] [--delta] " + DrainOptions.Usage;
 
     public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Error);
 
@@ -68,14 +69,21 @@ internal static class SidecarCommand
     /// <summary>An Envoy bootstrap with ADS to the given control plane, as YAML.</summary>
     public static string BuildBootstrap(string xds, string nodeId, string cluster, string? service, string? interception, bool delta)
     {
-        var colon = xds.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(xds[(colon + 1)..], out var port) || port is < 1 or > 65535)
+        var endpoints = new List<string>();
+        var type = "STATIC";
+        foreach (var address in xds.Split(',', StringSplitOptions.TrimEntries))
         {
-            throw new ConfigException("--xds", $"'{xds}' is not HOST:PORT", "Give the control plane's address, for example 127.0.0.1:15010");
+            var colon = address.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(address[(colon + 1)..], out var port) || port is < 1 or > 65535)
+            {
+                throw new ConfigException("--xds", $"'{address}' is not HOST:PORT", "Give the control plane's address, for example 127.0.0.1:15010, or several separated by commas");
+            }
+
+            var host = address[..colon].Trim('[', ']');
+            type = IPAddress.TryParse(host, out _) ? type : "STRICT_DNS";
+            endpoints.Add($"- endpoint: {{ address: {{ socket_address: {{ address: \"{host}\", port_value: {port} }} }} }}");
         }
 
-        var host = xds[..colon].Trim('[', ']');
-        var type = IPAddress.TryParse(host, out _) ? "STATIC" : "STRICT_DNS";
         var fields = new List<string>(2);
         if (service is not null)
         {
@@ -113,7 +121,7 @@ internal static class SidecarCommand
                     cluster_name: herald_xds
                     endpoints:
                       - lb_endpoints:
-                          - endpoint: { address: { socket_address: { address: "{{host}}", port_value: {{port}} } } }
+                          {{string.Join("\n              ", endpoints)}}
             """;
     }
 }

@@ -86,7 +86,8 @@ internal sealed class AdsConnector : IAsyncDisposable
 
     private GrpcClient NextClient()
     {
-        var index = (int)((uint)Interlocked.Increment(ref _next) % (uint)_grpcClients.Count);
+        // The first connection goes to the first endpoint; each reconnect moves on to the next.
+        var index = (int)((uint)(Interlocked.Increment(ref _next) - 1) % (uint)_grpcClients.Count);
         return _grpcClients[index];
     }
 

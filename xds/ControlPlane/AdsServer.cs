@@ -15,7 +15,7 @@ public sealed class AdsServer : IDisposable
 {
     public static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(50);
 
-    private readonly ServiceRegistry _registry;
+    private readonly IServiceRegistry _registry;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly ITimer _debounce;
@@ -25,7 +25,7 @@ public sealed class AdsServer : IDisposable
     private bool _scheduled;
     private long _streamIds;
 
-    public AdsServer(Func<MeshConfig> currentMesh, ServiceRegistry registry, TimeProvider time)
+    public AdsServer(Func<MeshConfig> currentMesh, IServiceRegistry registry, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(currentMesh);
         ArgumentNullException.ThrowIfNull(registry);
@@ -37,6 +37,9 @@ public sealed class AdsServer : IDisposable
         _debounce = time.CreateTimer(_ => Publish(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         registry.Changed += Schedule;
     }
+
+    /// <summary>Raised after each publication with the mesh it serves (on the debounce timer's thread).</summary>
+    public event Action<MeshConfig>? MeshPublished;
 
     /// <summary>Increases each time a new mesh or registry state is published to the streams.</summary>
     public long Generation => Volatile.Read(ref _published).Generation;
@@ -171,6 +174,7 @@ public sealed class AdsServer : IDisposable
         }
 
         previous.Supersede();
+        MeshPublished?.Invoke(Volatile.Read(ref _published).Mesh);
     }
 
     private static bool IsWildcardType(string typeUrl) => typeUrl is XdsTypeUrls.Listener or XdsTypeUrls.Cluster;

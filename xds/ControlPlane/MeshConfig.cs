@@ -76,6 +76,9 @@ public sealed record MeshService(
     /// <summary>Active health checking on every cluster of the service (sidecars and gateways); null: none.</summary>
     public MeshHealthCheck? HealthCheck { get; init; }
 
+    /// <summary>Instances imported from another registry (DNS) besides the registered ones; null: none.</summary>
+    public MeshImport? Import { get; init; }
+
     public MeshSubset? FindSubset(string name)
     {
         foreach (var subset in Subsets)

@@ -51,7 +51,7 @@ public static class MeshConfigLoader
     private static MeshService ReadService(YamlNode node, string path)
     {
         var map = Map(node, path);
-        Keys(map, path, "name", "namespace", "mesh", "ports", "subsets", "routing", "activation", "circuit_breakers", "outlier_detection", "health_check");
+        Keys(map, path, "name", "namespace", "mesh", "ports", "subsets", "routing", "activation", "circuit_breakers", "outlier_detection", "health_check", "import");
         var name = Name(map, path);
         var ns = OptionalString(map, path, "namespace");
         var mesh = OptionalBool(map, path, "mesh") ?? true;
@@ -89,7 +89,33 @@ public static class MeshConfigLoader
             CircuitBreakers = breakers,
             OutlierDetection = Child(map, "outlier_detection") is { } o ? ReadOutlierDetection(o, Join(path, "outlier_detection")) : null,
             HealthCheck = Child(map, "health_check") is { } h ? ReadHealthCheck(h, Join(path, "health_check")) : null,
+            Import = Child(map, "import") is { } imp ? ReadImport(imp, Join(path, "import"), ports) : null,
         };
+    }
+
+    private static MeshImport ReadImport(YamlNode node, string path, List<MeshPort> ports)
+    {
+        var map = Map(node, path);
+        Keys(map, path, "dns", "dns_srv");
+        var host = OptionalString(map, path, "dns");
+        var srv = OptionalString(map, path, "dns_srv");
+        if ((host is null) == (srv is null))
+        {
+            throw Error(path, node, "import takes exactly one of 'dns: NAME' (A and AAAA records, on the service's port) or 'dns_srv: _SERVICE._PROTO.NAME' (SRV records)");
+        }
+
+        var name = (host ?? srv)!.TrimEnd('.');
+        if (name.Length is 0 or > 253 || name.Split('.').Any(label => label.Length is 0 or > 63))
+        {
+            throw Error(Join(path, host is null ? "dns_srv" : "dns"), node, $"'{name}' is not a DNS name");
+        }
+
+        if (host is not null && ports.Count > 1)
+        {
+            throw Error(Join(path, "dns"), node, "A and AAAA records carry no port, so a service imported with 'dns' has one port; use 'dns_srv' for several");
+        }
+
+        return new MeshImport(name, srv is not null);
     }
 
     private static MeshCircuitBreakers ReadCircuitBreakers(YamlNode node, string path)

@@ -16,6 +16,7 @@ public sealed class MeshFileWatcher : IDisposable
     private readonly FileSystemWatcher? _watcher;
     private string? _lastText;
     private MeshConfig _current;
+    private string _currentText;
 
     /// <summary>Loads the file now (throwing <see cref="MeshConfigException"/> if it is bad) and starts watching.</summary>
     public MeshFileWatcher(string path, Action<MeshConfig> onChange, TimeProvider time, TimeSpan? pollInterval = null, bool useFileSystemEvents = true)
@@ -27,6 +28,7 @@ public sealed class MeshFileWatcher : IDisposable
         _onChange = onChange;
         _lastText = File.ReadAllText(_path);
         _current = MeshConfigLoader.Load(_lastText);
+        _currentText = _lastText;
         var interval = pollInterval ?? DefaultPollInterval;
         _poll = time.CreateTimer(_ => Check(), null, interval, interval);
         if (!useFileSystemEvents)
@@ -60,6 +62,18 @@ public sealed class MeshFileWatcher : IDisposable
             lock (_lock)
             {
                 return _current;
+            }
+        }
+    }
+
+    /// <summary>The text of the mesh in <see cref="Current"/> (the last good edit).</summary>
+    public string CurrentText
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _currentText;
             }
         }
     }
@@ -111,6 +125,7 @@ public sealed class MeshFileWatcher : IDisposable
             }
 
             _current = mesh;
+            _currentText = text;
             LastError = null;
         }
 

@@ -30,10 +30,10 @@ public sealed class RegistryApi : IAsyncDisposable
 
     public IPEndPoint BoundAddress { get; }
 
-    public static Task<RegistryApi> StartAsync(IPEndPoint address, ServiceRegistry registry, AdsServer ads, CancellationToken cancellationToken) =>
+    public static Task<RegistryApi> StartAsync(IPEndPoint address, IServiceRegistry registry, AdsServer ads, CancellationToken cancellationToken) =>
         StartAsync(address, registry, ads, new DemandLog(), cancellationToken);
 
-    public static async Task<RegistryApi> StartAsync(IPEndPoint address, ServiceRegistry registry, AdsServer ads, DemandLog demand, CancellationToken cancellationToken)
+    public static async Task<RegistryApi> StartAsync(IPEndPoint address, IServiceRegistry registry, AdsServer ads, DemandLog demand, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(demand);
         ArgumentNullException.ThrowIfNull(address);
@@ -93,7 +93,7 @@ public sealed class RegistryApi : IAsyncDisposable
         }
     }
 
-    private sealed class Handler(ServiceRegistry registry, AdsServer ads, DemandLog demand, CancellationToken stopping)
+    private sealed class Handler(IServiceRegistry registry, AdsServer ads, DemandLog demand, CancellationToken stopping)
     {
         private const string Prefix = "/v1/registry/";
 
@@ -110,10 +110,10 @@ public sealed class RegistryApi : IAsyncDisposable
                         await RegisterAsync(context);
                         return;
                     case ("PUT", ["v1", "registry", "instances", var id, "heartbeat"]):
-                        await (registry.Heartbeat(id) ? Json(context, 200, new { id }) : Error(context, 404, $"no instance '{id}' (expired or deregistered): register again"));
+                        await (await registry.HeartbeatAsync(id, context.RequestAborted) ? Json(context, 200, new { id }) : Error(context, 404, $"no instance '{id}' (expired or deregistered): register again"));
                         return;
                     case ("DELETE", ["v1", "registry", "instances", var id]):
-                        await (registry.Deregister(id) ? Json(context, 200, new { id }) : Error(context, 404, $"no instance '{id}'"));
+                        await (await registry.DeregisterAsync(id, context.RequestAborted) ? Json(context, 200, new { id }) : Error(context, 404, $"no instance '{id}'"));
                         return;
                     case ("GET", ["v1", "registry", "services"]):
                         var view = registry.View();
@@ -155,6 +155,10 @@ public sealed class RegistryApi : IAsyncDisposable
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested || context.RequestAborted.IsCancellationRequested)
             {
+            }
+            catch (RegistryUnavailableException e) when (!context.Response.HasStarted)
+            {
+                await Error(context, 503, e.Message);
             }
         }
 
@@ -308,7 +312,7 @@ public sealed class RegistryApi : IAsyncDisposable
                 return;
             }
 
-            var id = registry.Register(service!, address!, port, labels, version, ttl);
+            var id = await registry.RegisterAsync(service!, address!, port, labels, version, ttl, context.RequestAborted);
             context.Response.Headers["X-Herald-Index"] = registry.Index.ToString(CultureInfo.InvariantCulture);
             await Json(context, 200, new { id });
         }
@@ -357,6 +361,7 @@ public sealed class RegistryApi : IAsyncDisposable
                     version = i.Version,
                     ttl_seconds = i.Ttl?.TotalSeconds,
                     expires_at = i.ExpiresAt,
+                    source = i.Source,
                 }),
             });
         }

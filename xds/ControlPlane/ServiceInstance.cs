@@ -1,6 +1,10 @@
 namespace Herald.Xds.ControlPlane;
 
-/// <summary>One registered instance of a service. <see cref="Ttl"/> null means it never expires.</summary>
+/// <summary>
+/// One registered instance of a service. <see cref="Ttl"/> null means it never expires.
+/// <see cref="Source"/> names the registry it was imported from (for example
+/// <c>dns:_http._tcp.web.example</c>); null for instances registered with Herald itself.
+/// </summary>
 public sealed record ServiceInstance(
     string Id,
     string Service,
@@ -10,4 +14,7 @@ public sealed record ServiceInstance(
     string? Version,
     TimeSpan? Ttl,
     DateTimeOffset RegisteredAt,
-    DateTimeOffset? ExpiresAt);
+    DateTimeOffset? ExpiresAt)
+{
+    public string? Source { get; init; }
+}

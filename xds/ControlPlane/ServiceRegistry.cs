@@ -8,61 +8,33 @@ namespace Herald.Xds.ControlPlane;
 /// with a TTL leave when no heartbeat arrives within it, checked by one timer armed for the
 /// earliest expiry.
 /// </summary>
-public sealed class ServiceRegistry : IDisposable
+public sealed class ServiceRegistry : IServiceRegistry
 {
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ServiceInstance> _instances = new(StringComparer.Ordinal);
     private readonly ITimer _expiryTimer;
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private RegistryView? _view;
-    private long _index = 1;
+    private readonly RegistryChanges _changes;
     private bool _disposed;
 
     public ServiceRegistry(TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
+        _changes = new RegistryChanges(_lock, time);
         _expiryTimer = time.CreateTimer(_ => Sweep(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Raised after every change, outside the registry's lock.</summary>
     public event Action? Changed;
 
-    public long Index
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _index;
-            }
-        }
-    }
+    public long Index => _changes.Index;
 
     /// <summary>Adds an instance and returns its id. The address must be an IP literal.</summary>
     public string Register(string service, string address, int port, IReadOnlyDictionary<string, string>? labels = null, string? version = null, TimeSpan? ttl = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(service);
-        ArgumentException.ThrowIfNullOrEmpty(address);
-        if (!IPAddress.TryParse(address, out var ip))
-        {
-            throw new ArgumentException($"'{address}' is not an IP address", nameof(address));
-        }
-
-        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
-        if (ttl is { } t && t <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ttl), "a TTL is positive, or null for no expiry");
-        }
-
-        if (version is not null && !SemVersion.TryParse(version, out _))
-        {
-            throw new ArgumentException($"'{version}' is not a semantic version such as 1.4.2", nameof(version));
-        }
-
-        var id = $"{service}-{Guid.NewGuid():N}"[..(service.Length + 13)];
+        var ip = ValidateInstance(service, address, port, version, ttl);
+        var id = NewId(service);
         var now = _time.GetUtcNow();
         var instance = new ServiceInstance(
             id,
@@ -85,6 +57,54 @@ public sealed class ServiceRegistry : IDisposable
         RaiseChanged();
         return id;
     }
+
+    public ValueTask<string> RegisterAsync(string service, string address, int port, IReadOnlyDictionary<string, string>? labels, string? version, TimeSpan? ttl, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Register(service, address, port, labels, version, ttl));
+
+    public ValueTask<bool> HeartbeatAsync(string id, CancellationToken cancellationToken) => ValueTask.FromResult(Heartbeat(id));
+
+    public ValueTask<bool> DeregisterAsync(string id, CancellationToken cancellationToken) => ValueTask.FromResult(Deregister(id));
+
+    public void ReplaceImported(string source, IReadOnlyList<ServiceInstance> instances)
+    {
+        lock (_lock)
+        {
+            if (_disposed || !_changes.ReplaceImportedLocked(source, instances))
+            {
+                return;
+            }
+        }
+
+        RaiseChanged();
+    }
+
+    /// <summary>Checks an instance's fields as <see cref="Register"/> does; returns the parsed address.</summary>
+    internal static IPAddress ValidateInstance(string service, string address, int port, string? version, TimeSpan? ttl)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(service);
+        ArgumentException.ThrowIfNullOrEmpty(address);
+        if (!IPAddress.TryParse(address, out var ip))
+        {
+            throw new ArgumentException($"'{address}' is not an IP address", nameof(address));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+        if (ttl is { } t && t <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ttl), "a TTL is positive, or null for no expiry");
+        }
+
+        if (version is not null && !SemVersion.TryParse(version, out _))
+        {
+            throw new ArgumentException($"'{version}' is not a semantic version such as 1.4.2", nameof(version));
+        }
+
+        return ip;
+    }
+
+    /// <summary>A new instance id: the service's name and 12 random hex digits.</summary>
+    internal static string NewId(string service) => $"{service}-{Guid.NewGuid():N}"[..(service.Length + 13)];
 
     /// <summary>Extends the instance's life by its TTL. False when it is unknown (expired or never registered).</summary>
     public bool Heartbeat(string id)
@@ -127,7 +147,7 @@ public sealed class ServiceRegistry : IDisposable
     {
         lock (_lock)
         {
-            return _view ??= new RegistryView(_index, [.. _instances.Values]);
+            return _changes.ViewLocked(_instances.Values);
         }
     }
 
@@ -139,30 +159,8 @@ public sealed class ServiceRegistry : IDisposable
     /// Returns at once when the index is already past <paramref name="afterIndex"/>, else when it
     /// moves or after <paramref name="maxWait"/> (measured on the registry's clock), with the view then.
     /// </summary>
-    public async Task<RegistryView> WaitForChangeAsync(long afterIndex, TimeSpan maxWait, CancellationToken cancellationToken)
-    {
-        Task changed;
-        lock (_lock)
-        {
-            if (_index > afterIndex)
-            {
-                return View();
-            }
-
-            changed = _changed.Task;
-        }
-
-        if (maxWait > TimeSpan.Zero)
-        {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(maxWait, _time, cts.Token);
-            await Task.WhenAny(changed, delay).ConfigureAwait(false);
-            await cts.CancelAsync().ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-
-        return View();
-    }
+    public Task<RegistryView> WaitForChangeAsync(long afterIndex, TimeSpan maxWait, CancellationToken cancellationToken) =>
+        _changes.WaitForChangeAsync(afterIndex, maxWait, View, cancellationToken);
 
     public void Dispose()
     {
@@ -229,14 +227,7 @@ public sealed class ServiceRegistry : IDisposable
         _expiryTimer.Change(due, Timeout.InfiniteTimeSpan);
     }
 
-    private void ChangedLocked()
-    {
-        _index++;
-        _view = null;
-        var previous = _changed;
-        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        previous.TrySetResult();
-    }
+    private void ChangedLocked() => _changes.ChangedLocked();
 
     private void RaiseChanged() => Changed?.Invoke();
 }

@@ -37,6 +37,26 @@ public sealed class SidecarCommandTests
         Assert.Equal(["HERALD_SERVICE"], node.Metadata.Fields.Keys);
     }
 
+    [Fact]
+    public void BuildBootstrap_SeveralAddresses_OneAdsEndpointEachInOrder()
+    {
+        var bootstrap = BootstrapLoader.Parse(SidecarCommand.BuildBootstrap("127.0.0.1:15010, 127.0.0.2:15011", "n1", "frontend", null, null, delta: false));
+
+        var endpoints = bootstrap.StaticResources.Clusters.Single(c => c.Name == "herald_xds").LoadAssignment.Endpoints.Single().LbEndpoints;
+        Assert.Equal(
+            ["127.0.0.1:15010", "127.0.0.2:15011"],
+            endpoints.Select(e => $"{e.Endpoint.Address.SocketAddress.Address}:{e.Endpoint.Address.SocketAddress.PortValue}"));
+    }
+
+    [Fact]
+    public void BuildBootstrap_OneBadAddressAmongSeveral_NamesIt()
+    {
+        var e = Assert.Throws<ConfigException>(() => SidecarCommand.BuildBootstrap("127.0.0.1:15010,replica-b", "n1", "frontend", null, null, delta: false));
+
+        Assert.Contains("'replica-b' is not HOST:PORT", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--xds", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("redirect", "REDIRECT")]
     [InlineData("TProxy", "TPROXY")]

@@ -46,11 +46,11 @@ public sealed class ControlPlaneOutageTests(ITestOutputHelper output)
             var url = $"http://127.0.0.1:{gatewayPort}/";
             string Context() => $"--- gateway ---\n{gateway.Transcript()}\n--- {controlPlane.Transcript()}";
 
-            await WaitUntilAllOkAsync(http, url, Context);
+            await TrafficLoop.WaitUntilAllOkAsync(http, url, Context);
             Assert.True(await gateway.WaitForStatAsync(ConnectedState, v => v == 1, TimeSpan.FromSeconds(10)), "connected_state should be 1 while connected\n" + Context());
 
             // A steady loop of 2,000 requests; the control plane is killed (SIGKILL) after the first 200.
-            var loop = new Loop(http, url);
+            var loop = new TrafficLoop(http, url);
             var running = loop.RunAsync(2000, 4, TimeSpan.FromSeconds(90));
             await loop.WaitForCountAsync(200, TimeSpan.FromSeconds(30));
             controlPlane.Kill();
@@ -63,13 +63,13 @@ public sealed class ControlPlaneOutageTests(ITestOutputHelper output)
             Assert.True(disconnected, $"{ConnectedState} did not go to 0 within 15 s of the control plane's death\n{Context()}");
 
             // Disconnected: the last good config still serves.
-            var during = await new Loop(http, url).RunAsync(500, 4, TimeSpan.FromSeconds(60));
+            var during = await new TrafficLoop(http, url).RunAsync(500, 4, TimeSpan.FromSeconds(60));
             Assert.True(during.Failed == 0 && during.Succeeded == 500, $"while disconnected: {during}\n{Context()}");
             Assert.Equal(0, await gateway.GetStatAsync(ConnectedState));
 
             // Back on the same port with the same mesh; its registry starts empty, so re-register at once.
             // A loop runs through the restart: whether the gateway saw the empty registry first is reported, not asserted.
-            var across = new Loop(http, url);
+            var across = new TrafficLoop(http, url);
             var acrossRunning = across.RunAsync(100_000, 2, TimeSpan.FromSeconds(120));
             await controlPlane.DisposeAsync();
             controlPlane = await ControlPlaneProcess.StartAsync(mesh.Path, controlPlane.XdsPort, controlPlane.ApiPort);
@@ -82,7 +82,7 @@ public sealed class ControlPlaneOutageTests(ITestOutputHelper output)
             var reconnected = await gateway.WaitForStatAsync(ConnectedState, v => v == 1, TimeSpan.FromSeconds(60));
             var reconnectTime = stopwatch.Elapsed;
             Assert.True(reconnected, $"{ConnectedState} did not return to 1 within 60 s of the restart\n{Context()}");
-            await WaitUntilAllOkAsync(http, url, Context);
+            await TrafficLoop.WaitUntilAllOkAsync(http, url, Context);
             across.Stop();
             var acrossResult = await acrossRunning;
             output.WriteLine($"reconnected {reconnectTime.TotalSeconds:F1} s after re-registration; loop across the restart: {acrossResult}");
@@ -93,7 +93,7 @@ public sealed class ControlPlaneOutageTests(ITestOutputHelper output)
                 upstream.Clear();
             }
 
-            var after = await new Loop(http, url).RunAsync(1000, 4, TimeSpan.FromSeconds(60));
+            var after = await new TrafficLoop(http, url).RunAsync(1000, 4, TimeSpan.FromSeconds(60));
             Assert.True(after.Failed == 0 && after.Succeeded == 1000, $"after the restart: {after}\n{Context()}");
             Assert.All(upstreams.All, u => Assert.True(u.Count > 0, $"{u.Name} got no request after the restart"));
             Assert.Contains("\"node_id\":\"gateway-edge\"", await controlPlane.ProxiesAsync(), StringComparison.Ordinal);
@@ -102,100 +102,5 @@ public sealed class ControlPlaneOutageTests(ITestOutputHelper output)
         {
             await controlPlane.DisposeAsync();
         }
-    }
-
-    private static async Task WaitUntilAllOkAsync(HttpClient http, string url, Func<string> context)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
-        {
-            var result = await new Loop(http, url).RunAsync(20, 2, TimeSpan.FromSeconds(30));
-            if (result.Failed == 0)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"the gateway did not serve {url} within 20 s: {result}\n{context()}");
-            await Task.Delay(100);
-        }
-    }
-
-    /// <summary>GETs over keep-alive connections, counting answers and failures (status or exception) without stopping.</summary>
-    private sealed class Loop(HttpClient http, string url)
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Lock _lock = new();
-        private readonly List<string> _errors = [];
-        private int _count;
-        private int _succeeded;
-        private int _failed;
-
-        public int Count => Volatile.Read(ref _count);
-
-        public void Stop() => _stop.Cancel();
-
-        public async Task WaitForCountAsync(int count, TimeSpan timeout)
-        {
-            var deadline = DateTime.UtcNow + timeout;
-            while (Count < count)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"the request loop did not reach {count} requests within {timeout}");
-                await Task.Delay(5);
-            }
-        }
-
-        public async Task<Result> RunAsync(int count, int concurrency, TimeSpan timeout)
-        {
-            using var deadline = new CancellationTokenSource(timeout);
-            var next = -1;
-            var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
-            {
-                while (!_stop.IsCancellationRequested && !deadline.IsCancellationRequested && Interlocked.Increment(ref next) < count)
-                {
-                    try
-                    {
-                        using var response = await http.GetAsync(url, deadline.Token);
-                        await response.Content.LoadIntoBufferAsync(deadline.Token);
-                        if ((int)response.StatusCode == 200)
-                        {
-                            Interlocked.Increment(ref _succeeded);
-                        }
-                        else
-                        {
-                            Fail($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                        }
-                    }
-                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
-                    {
-                        Fail($"{e.GetType().Name}: {e.Message}");
-                    }
-
-                    Interlocked.Increment(ref _count);
-                }
-            })).ToArray();
-            await Task.WhenAll(workers);
-            lock (_lock)
-            {
-                return new Result(_succeeded, _failed, [.. _errors]);
-            }
-        }
-
-        private void Fail(string error)
-        {
-            Interlocked.Increment(ref _failed);
-            lock (_lock)
-            {
-                if (_errors.Count < 5 && !_errors.Contains(error))
-                {
-                    _errors.Add(error);
-                }
-            }
-        }
-    }
-
-    private sealed record Result(int Succeeded, int Failed, IReadOnlyList<string> Errors)
-    {
-        public override string ToString() =>
-            $"{Succeeded} succeeded, {Failed} failed{(Errors.Count > 0 ? $" ({string.Join("; ", Errors)})" : string.Empty)}";
     }
 }

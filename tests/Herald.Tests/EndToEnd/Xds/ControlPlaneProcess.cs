@@ -43,15 +43,22 @@ internal sealed partial class ControlPlaneProcess : IAsyncDisposable
     /// Starts the control plane on <paramref name="xdsPort"/> and <paramref name="apiPort"/>
     /// (free ports when null) and waits for its ready line. On a bind conflict over free ports
     /// it tries once more with new ones; fixed ports (a restart) are retried until the deadline.
+    /// With <paramref name="store"/> (<c>etcd://...</c>) the registry and mesh live in etcd, and
+    /// <paramref name="meshPath"/> may be null (the replica serves the mesh another one stored).
+    /// <paramref name="dnsServer"/> (HOST:PORT) answers the mesh's DNS imports.
     /// </summary>
-    public static async Task<ControlPlaneProcess> StartAsync(string meshPath, int? xdsPort = null, int? apiPort = null)
+    public static async Task<ControlPlaneProcess> StartAsync(string? meshPath, int? xdsPort = null, int? apiPort = null, string? store = null, string? dnsServer = null)
     {
         var deadline = DateTime.UtcNow + StartTimeout;
         for (var attempt = 1; ; attempt++)
         {
             var xds = xdsPort ?? FreePort.Next();
             var api = apiPort ?? FreePort.Next();
-            var child = HeraldCli.Start("control-plane", "--config", meshPath, "--xds", $"127.0.0.1:{xds}", "--api", $"127.0.0.1:{api}");
+            string[] args = ["control-plane", "--xds", $"127.0.0.1:{xds}", "--api", $"127.0.0.1:{api}"];
+            args = meshPath is null ? args : [.. args, "--config", meshPath];
+            args = store is null ? args : [.. args, "--store", store];
+            args = dnsServer is null ? args : [.. args, "--dns-server", dnsServer];
+            var child = HeraldCli.Start(args);
             try
             {
                 var line = await child.WaitForStdoutLineAsync(l => l.StartsWith("herald control-plane: xDS", StringComparison.Ordinal), StartTimeout);
@@ -90,6 +97,27 @@ internal sealed partial class ControlPlaneProcess : IAsyncDisposable
         {
             throw new InvalidOperationException($"{e.Message}\n{Transcript()}", e);
         }
+    }
+
+    /// <summary>PUT /v1/registry/instances, the answer as it came.</summary>
+    public async Task<HttpResponseMessage> RegisterRawAsync(string service, int port, IReadOnlyDictionary<string, string> labels, string version, int ttlSeconds)
+    {
+        var body = new { service, address = "127.0.0.1", port, labels, version, ttl_seconds = ttlSeconds };
+        return await Api.PutAsJsonAsync("v1/registry/instances", body);
+    }
+
+    /// <summary>PUT /v1/registry/instances/{id}/heartbeat; true on 200, false on 404.</summary>
+    public async Task<bool> HeartbeatAsync(string id)
+    {
+        using var response = await Api.PutAsync($"v1/registry/instances/{Uri.EscapeDataString(id)}/heartbeat", null);
+        return response.IsSuccessStatusCode;
+    }
+
+    /// <summary>The ids of a service's instances as this replica lists them.</summary>
+    public async Task<IReadOnlyList<string>> InstanceIdsAsync(string service)
+    {
+        var text = await Api.GetStringAsync($"v1/registry/services/{Uri.EscapeDataString(service)}");
+        return [.. JsonDocument.Parse(text).RootElement.GetProperty("instances").EnumerateArray().Select(i => i.GetProperty("id").GetString()!)];
     }
 
     /// <summary>DELETE /v1/registry/instances/{id}; throws unless 200.</summary>

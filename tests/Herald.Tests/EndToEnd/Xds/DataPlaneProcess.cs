@@ -41,18 +41,26 @@ internal sealed class DataPlaneProcess : IAsyncDisposable
     /// config comes over ADS from <paramref name="xdsPort"/> (state of the world, or delta).
     /// </summary>
     public static Task<DataPlaneProcess> StartGatewayProxyAsync(string gateway, int xdsPort, bool delta = false) =>
+        StartGatewayProxyAsync(gateway, [xdsPort], delta);
+
+    /// <summary>As above, with one endpoint per control-plane replica in the ADS cluster (tried in turn on reconnects).</summary>
+    public static Task<DataPlaneProcess> StartGatewayProxyAsync(string gateway, IReadOnlyList<int> xdsPorts, bool delta = false) =>
         StartWithRetryAsync(adminPort =>
         {
             var dir = Directory.CreateTempSubdirectory("herald-gw-");
             var file = Path.Combine(dir.FullName, "bootstrap.yaml");
-            File.WriteAllText(file, AdsBootstrap($"gateway-{gateway}", gateway, gateway, xdsPort, delta));
+            File.WriteAllText(file, AdsBootstrap($"gateway-{gateway}", gateway, gateway, xdsPorts, delta));
             return (HeraldCli.Start("proxy", "--bootstrap", file, "--admin", $"127.0.0.1:{adminPort}"), dir);
         });
 
     /// <summary><c>herald sidecar --xds 127.0.0.1:X --node-id ID --cluster WORKLOAD</c>.</summary>
     public static Task<DataPlaneProcess> StartSidecarAsync(string nodeId, string workload, int xdsPort) =>
+        StartSidecarAsync(nodeId, workload, $"127.0.0.1:{xdsPort}");
+
+    /// <summary><c>herald sidecar --xds ADDRESSES --node-id ID --cluster WORKLOAD</c> (ADDRESSES: HOST:PORT[,HOST:PORT...]).</summary>
+    public static Task<DataPlaneProcess> StartSidecarAsync(string nodeId, string workload, string xdsAddresses) =>
         StartWithRetryAsync(adminPort => (
-            HeraldCli.Start("sidecar", "--xds", $"127.0.0.1:{xdsPort}", "--node-id", nodeId, "--cluster", workload, "--admin", $"127.0.0.1:{adminPort}"),
+            HeraldCli.Start("sidecar", "--xds", xdsAddresses, "--node-id", nodeId, "--cluster", workload, "--admin", $"127.0.0.1:{adminPort}"),
             null));
 
     /// <summary><c>herald gateway --config MESH --api 127.0.0.1:A --admin 127.0.0.1:B</c>.</summary>
@@ -62,7 +70,10 @@ internal sealed class DataPlaneProcess : IAsyncDisposable
             null));
 
     /// <summary>An Envoy bootstrap: node with HERALD_GATEWAY, ADS over a static cluster naming the control plane.</summary>
-    public static string AdsBootstrap(string nodeId, string cluster, string gateway, int xdsPort, bool delta) => $$"""
+    public static string AdsBootstrap(string nodeId, string cluster, string gateway, int xdsPort, bool delta) =>
+        AdsBootstrap(nodeId, cluster, gateway, [xdsPort], delta);
+
+    public static string AdsBootstrap(string nodeId, string cluster, string gateway, IReadOnlyList<int> xdsPorts, bool delta) => $$"""
         node:
           id: "{{nodeId}}"
           cluster: "{{cluster}}"
@@ -88,7 +99,7 @@ internal sealed class DataPlaneProcess : IAsyncDisposable
                 cluster_name: herald_xds
                 endpoints:
                   - lb_endpoints:
-                      - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: {{xdsPort}} } } }
+                      {{string.Join("\n              ", xdsPorts.Select(p => $"- endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {p} }} }} }}"))}}
         """;
 
     /// <summary>GET an admin path; throws on a non-2xx answer.</summary>

@@ -18,6 +18,10 @@ public static class Tools
 
     public static string Npm => Require("npm", "npm");
 
+    public static string Etcd => Require("etcd", "etcd-server", "/usr/bin/etcd");
+
+    public static string Dnsmasq => Require("dnsmasq", "dnsmasq", "/usr/sbin/dnsmasq");
+
     /// <summary>Path of <paramref name="name"/> on PATH (or one of <paramref name="extraPaths"/>), or null.</summary>
     public static string? Find(string name, params string[] extraPaths)
     {

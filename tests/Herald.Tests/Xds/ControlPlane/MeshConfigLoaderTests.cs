@@ -114,6 +114,10 @@ public sealed class MeshConfigLoaderTests
     [InlineData("sidecars:\n  - workload: w\n    dependencies: [ghost]\n", 3, "sidecars[0].dependencies[0]")]
     [InlineData("services:\n  - name: a\n    ports: [{port: 80}]\n  - name: a\n    ports: [{port: 81}]\n", 4, "services[1].name")]
     [InlineData("services:\n  - name: a\n    ports: [{port: 80}\n", 4, "(syntax)")]
+    [InlineData("services:\n  - name: a\n    ports: [{port: 80}]\n    import: {dns: a.example, dns_srv: _http._tcp.a.example}\n", 4, "services[0].import")]
+    [InlineData("services:\n  - name: a\n    ports: [{port: 80}, {port: 81}]\n    import: {dns: a.example}\n", 4, "services[0].import.dns")]
+    [InlineData("services:\n  - name: a\n    ports: [{port: 80}]\n    import: {dns_srv: \"_http..a.example\"}\n", 4, "services[0].import.dns_srv")]
+    [InlineData("services:\n  - name: a\n    ports: [{port: 80}]\n    import: {consul: a}\n", 4, "services[0].import.consul")]
     public void Load_BadField_NamesLineAndField(string yaml, int line, string field)
     {
         var e = Assert.Throws<MeshConfigException>(() => MeshConfigLoader.Load(yaml));
@@ -121,6 +125,18 @@ public sealed class MeshConfigLoaderTests
         Assert.Equal(field, e.Field);
         Assert.Contains($"line {line}", e.Message, StringComparison.Ordinal);
         Assert.Contains(field, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_Import_ReadsDnsAndSrvSources()
+    {
+        const string yaml = "services:\n  - name: a\n    ports: [{port: 80, target_port: 8080}]\n    import: {dns: a.example.}\n  - name: b\n    ports: [{port: 81}, {port: 82}]\n    import: {dns_srv: _http._tcp.b.example}\n";
+
+        var mesh = MeshConfigLoader.Load(yaml);
+
+        Assert.Equal(new MeshImport("a.example", Srv: false), mesh.Services[0].Import);
+        Assert.Equal("dns:a.example", mesh.Services[0].Import!.Source);
+        Assert.Equal("dns-srv:_http._tcp.b.example", mesh.Services[1].Import!.Source);
     }
 
     [Fact]
