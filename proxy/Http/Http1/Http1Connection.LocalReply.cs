@@ -48,7 +48,7 @@ internal sealed partial class Http1Connection
         writer.Write("\r\n"u8);
         if (mutations is { IsEmpty: false })
         {
-            WriteAddedHeaders(writer, mutations, static _ => false);
+            WriteAddedHeaders(writer, mutations, head: null);
         }
 
         writer.Write(keepAlive ? (_request.MinorVersion == 0 ? "connection: keep-alive\r\n\r\n"u8 : "\r\n"u8) : "connection: close\r\n\r\n"u8);

@@ -576,7 +576,7 @@ internal sealed partial class Http1Connection
 
         if (hasMutations)
         {
-            WriteAddedHeaders(writer, mutations, name => _request.TryGetValue(name, out _));
+            WriteAddedHeaders(writer, mutations, _request);
         }
 
         writer.Write("\r\n"u8);
@@ -618,7 +618,7 @@ internal sealed partial class Http1Connection
 
         if (hasMutations)
         {
-            WriteAddedHeaders(writer, mutations, name => response.TryGetValue(name, out _));
+            WriteAddedHeaders(writer, mutations, response);
         }
 
         if (!keepAlive)
@@ -666,13 +666,12 @@ internal sealed partial class Http1Connection
         return false;
     }
 
-    private delegate bool HeaderPresence(ReadOnlySpan<byte> lowerCaseName);
-
-    private static void WriteAddedHeaders(PipeWriter writer, HeaderMutations mutations, HeaderPresence present)
+    /// <param name="head">The head the headers join (for add-if-absent and overwrite-if-exists); null for a local reply, which has none.</param>
+    private static void WriteAddedHeaders(PipeWriter writer, HeaderMutations mutations, Http1Head? head)
     {
         foreach (var added in mutations.Add)
         {
-            var exists = present(added.NameBytes);
+            var exists = head is not null && head.TryGetValue(added.NameBytes, out _);
             var write = added.Action switch
             {
                 HeaderAppendAction.AddIfAbsent => !exists,
