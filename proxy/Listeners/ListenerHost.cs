@@ -18,7 +18,7 @@ namespace Herald.Proxy.Listeners;
 /// middleware sniffs, picks the filter chain and serves HTTP/1.1 and TCP itself, handing
 /// only HTTP/2 to Kestrel's HTTP/2 stack.
 /// </summary>
-internal sealed class ListenerHost : IAsyncDisposable
+internal sealed partial class ListenerHost : IAsyncDisposable
 {
     private readonly KestrelServer _server;
     private readonly TimeProvider _time;
@@ -216,6 +216,12 @@ internal sealed class ListenerHost : IAsyncDisposable
             return;
         }
 
+        if (chain.Tls is { } tls)
+        {
+            await ServeTlsAsync(context, next, tls, handler, original, config).ConfigureAwait(false);
+            return;
+        }
+
         if (handler is TcpProxyHandler tcp)
         {
             // Not ConnectionClosed: Kestrel fires it at the client's FIN, and a half-closed client
@@ -234,25 +240,30 @@ internal sealed class ListenerHost : IAsyncDisposable
 
         if (useHttp2)
         {
-            manager.Stats.DownstreamCxTotal.Increment();
-            manager.Stats.DownstreamCxHttp2Total.Increment();
-            manager.Stats.DownstreamCxActive.Increment();
-            try
-            {
-                _application.Register(context.ConnectionId, manager, original);
-                await next(context).ConfigureAwait(false);
-            }
-            finally
-            {
-                _application.Unregister(context.ConnectionId);
-                manager.Stats.DownstreamCxActive.Decrement();
-            }
-
+            await ServeHttp2Async(context, next, manager, original).ConfigureAwait(false);
             return;
         }
 
         using var connection = new Http1Connection(manager, context.Transport, context.RemoteEndPoint as IPEndPoint) { OriginalDestination = original };
         await connection.RunAsync(context.ConnectionClosed).ConfigureAwait(false);
+    }
+
+    /// <summary>Hands the connection (its current transport) to Kestrel's HTTP/2, serving <paramref name="manager"/>.</summary>
+    private async Task ServeHttp2Async(ConnectionContext context, ConnectionDelegate next, HttpConnectionManager manager, IPEndPoint? original)
+    {
+        manager.Stats.DownstreamCxTotal.Increment();
+        manager.Stats.DownstreamCxHttp2Total.Increment();
+        manager.Stats.DownstreamCxActive.Increment();
+        try
+        {
+            _application.Register(context.ConnectionId, manager, original);
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            _application.Unregister(context.ConnectionId);
+            manager.Stats.DownstreamCxActive.Decrement();
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) =>
