@@ -7,6 +7,7 @@ using Herald.Proxy.Observability;
 using Herald.Proxy.Tcp;
 using Herald.Proxy.Tls;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Herald.Proxy.Listeners;
@@ -35,10 +36,11 @@ internal sealed partial class ListenerHost
                 {
                     await ssl.AuthenticateAsServerAsync(SelectServerOptions, tls, linked.Token).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException or NoCertificateException)
+                catch (Exception e)
                 {
+                    // Whatever the client sent, a failed handshake costs only its own connection.
                     stats.ConnectionError.Increment();
-                    if (e is NoCertificateException)
+                    if (e is not (System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException))
                     {
                         ProcessLog.Error($"TLS handshake on listener {config.Name}", e);
                     }
@@ -66,7 +68,11 @@ internal sealed partial class ListenerHost
                 // Kestrel's HTTP/2 reads the connection's transport when called, so it gets the decrypted pipe.
                 var cleartext = context.Transport;
                 context.Transport = pipe;
-                context.Features.Set<ITlsConnectionFeature>(new TlsConnectionFeature(ssl.RemoteCertificate as X509Certificate2));
+                // Kestrel serves HTTP/2 on a TLS connection only when told that ALPN chose h2 (a preface
+                // sniffed without ALPN counts the same); the TLS feature makes the request scheme https.
+                var feature = new TlsConnectionFeature(ssl.RemoteCertificate as X509Certificate2);
+                context.Features.Set<ITlsConnectionFeature>(feature);
+                context.Features.Set<ITlsApplicationProtocolFeature>(feature);
                 try
                 {
                     await ServeHttp2Async(context, next, manager, original).ConfigureAwait(false);
@@ -122,8 +128,10 @@ internal sealed partial class ListenerHost
 
     private sealed class NoCertificateException(string message) : Exception(message);
 
-    private sealed class TlsConnectionFeature(X509Certificate2? clientCertificate) : ITlsConnectionFeature
+    private sealed class TlsConnectionFeature(X509Certificate2? clientCertificate) : ITlsConnectionFeature, ITlsApplicationProtocolFeature
     {
+        public ReadOnlyMemory<byte> ApplicationProtocol => SslApplicationProtocol.Http2.Protocol;
+
         public X509Certificate2? ClientCertificate { get; set; } = clientCertificate;
 
         public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult(ClientCertificate);

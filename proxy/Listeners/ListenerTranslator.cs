@@ -124,12 +124,39 @@ internal static class ListenerTranslator
             DefaultFilterChain = defaultChain,
             SniffTimeout = listener.ListenerFiltersTimeout?.ToTimeSpan() is { } timeout && timeout > TimeSpan.Zero
                 ? timeout
-                : TimeSpan.FromMilliseconds(100),
+                : ServesSilentClients(chains, defaultChain) ? TimeSpan.FromMilliseconds(100) : ClientFirstSniffTimeout,
             NeedsSniffing = needsSniffing,
             UseOriginalDestination = useOriginalDestination,
             Transparent = listener.Transparent ?? false,
             Source = listener,
         };
+    }
+
+    /// <summary>
+    /// Envoy's default listener_filters_timeout, used when no chain could serve a client that sends
+    /// nothing (every chain wants SNI, ALPN or TLS): waiting longer then stalls nothing, and a slow
+    /// ClientHello on a loaded machine is not mistaken for a server-first protocol.
+    /// </summary>
+    public static readonly TimeSpan ClientFirstSniffTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>True when a connection whose client sends nothing still has a chain (a server-first protocol could be served).</summary>
+    private static bool ServesSilentClients(List<FilterChainConfig> chains, FilterChainConfig? defaultChain)
+    {
+        if (defaultChain is not null)
+        {
+            return true;
+        }
+
+        foreach (var chain in chains)
+        {
+            var match = chain.Match;
+            if (match.ServerNames.Count == 0 && match.ApplicationProtocols.Count == 0 && match.TransportProtocol != "tls" && chain.Tls is null)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public static IPEndPoint TranslateAddress(Envoy.Config.Core.V3.Address? address, string path)
