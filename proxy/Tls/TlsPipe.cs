@@ -1,9 +1,9 @@
 using System.IO.Pipelines;
 using System.Net.Security;
 
-namespace Herald.Proxy.Listeners;
+namespace Herald.Proxy.Tls;
 
-/// <summary>The decrypted side of a terminated TLS connection, as the pipes the HTTP and TCP handlers use.</summary>
+/// <summary>The decrypted side of a TLS connection (downstream or upstream), as the pipes Herald's HTTP and TCP code use.</summary>
 internal sealed class TlsPipe : IDuplexPipe
 {
     private const int ReadBufferSize = 16 * 1024;
