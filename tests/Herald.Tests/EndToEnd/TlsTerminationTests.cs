@@ -153,6 +153,38 @@ public sealed class TlsTerminationTests
         Assert.Equal(edge.Serial, await ServedSerialAsync(port, "edge.test"));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task RequireTlsAll_CleartextGets301ToHttps_TlsRequestIsServed()
+    {
+        using var certificates = new TestCertificates();
+        var a = certificates.Issue("a", ["a.test"]);
+        await using var upstream = await RecordingUpstream.StartAsync("web");
+        await using var herald = await HeraldProcess.StartAsync(() => SniBootstrap(upstream.Port, ("a.test", a))
+            .HttpListener("http", o => o.Route("/", "web"))
+            .EditListener("http", RequireTls)
+            .EditListener("https", RequireTls));
+        var port = herald.ListenerPort("https");
+
+        var (cleartext, headers) = await Curl.RunWithHeaderDumpAsync("-H", "Host: a.test", $"{herald.ListenerUrl("http")}/some/path?q=1");
+        var secure = await Curl.RunAsync("--resolve", $"a.test:{port}:127.0.0.1", "--cacert", certificates.CaPath, $"https://a.test:{port}/some/path");
+
+        Assert.True(cleartext.ExitCode == 0, cleartext.ToString());
+        Assert.StartsWith("HTTP/1.1 301", headers, StringComparison.Ordinal);
+        Assert.Contains("location: https://a.test/some/path?q=1", headers, StringComparison.OrdinalIgnoreCase);
+        Assert.True(secure.ExitCode == 0, secure.ToString());
+        Assert.Equal("web", secure.Stdout);
+        Assert.Single(upstream.Requests);
+
+        static void RequireTls(JsonObject listener)
+        {
+            foreach (var chain in (JsonArray)listener["filter_chains"]!)
+            {
+                var hosts = (JsonArray)chain!["filters"]![0]!["typed_config"]!["route_config"]!["virtual_hosts"]!;
+                hosts[0]!["require_tls"] = "ALL";
+            }
+        }
+    }
+
     /// <summary>A listener "https" with tls_inspector and one TLS chain per server name, all routing to cluster "web".</summary>
     internal static BootstrapBuilder SniBootstrap(int upstreamPort, params (string Name, TestCertificates.Leaf Leaf)[] names) =>
         new BootstrapBuilder()
