@@ -33,7 +33,17 @@ internal static class BootstrapTranslator
         var listeners = new List<ListenerConfig>();
         if (bootstrap.StaticResources is { } resources)
         {
-            FieldPolicy.RequireOnly(resources, "static_resources", "listeners", "clusters");
+            FieldPolicy.RequireOnly(resources, "static_resources", "listeners", "clusters", "secrets");
+            var secrets = new Dictionary<string, Envoy.Extensions.TransportSockets.Tls.V3.Secret>(StringComparer.Ordinal);
+            for (var i = 0; i < resources.Secrets.Count; i++)
+            {
+                var secret = resources.Secrets[i];
+                if (secret.Name.Length == 0 || !secrets.TryAdd(secret.Name, secret))
+                {
+                    throw new ConfigException(FieldPolicy.Join(FieldPolicy.Index("static_resources", "secrets", i), "name"), $"secret name '{secret.Name}' is empty or used twice", "Give every secret a unique name");
+                }
+            }
+
             var clusterNames = new HashSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < resources.Clusters.Count; i++)
             {
@@ -51,7 +61,7 @@ internal static class BootstrapTranslator
             for (var i = 0; i < resources.Listeners.Count; i++)
             {
                 var path = FieldPolicy.Index("static_resources", "listeners", i);
-                var listener = ListenerTranslator.Translate(resources.Listeners[i], path, stats);
+                var listener = ListenerTranslator.Translate(resources.Listeners[i], path, stats, null, secrets.GetValueOrDefault);
                 if (!listenerNames.Add(listener.Name))
                 {
                     throw new ConfigException(FieldPolicy.Join(path, "name"), $"duplicate listener name '{listener.Name}'", "Give every listener a unique name");

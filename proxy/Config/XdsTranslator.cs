@@ -49,7 +49,7 @@ internal static class XdsTranslator
             }
 
             var path = $"Listener '{name}'";
-            var config = ListenerTranslator.Translate(listener, path, stats, resources.Routes.GetValueOrDefault);
+            var config = ListenerTranslator.Translate(listener, path, stats, resources.Routes.GetValueOrDefault, resources.Secrets.GetValueOrDefault);
             if (!listenerNames.Add(config.Name))
             {
                 throw new ConfigException(FieldPolicy.Join(path, "name"), $"listener '{config.Name}' is defined twice (static and dynamic)", "Rename one of them");

@@ -13,4 +13,7 @@ internal sealed class FilterChainConfig
     public HttpConnectionManagerConfig? Http { get; init; }
 
     public TcpProxyConfig? Tcp { get; init; }
+
+    /// <summary>The chain's <c>transport_socket</c> when it terminates TLS; null for cleartext.</summary>
+    public Tls.DownstreamTlsConfig? Tls { get; init; }
 }

@@ -19,7 +19,7 @@ namespace Herald.Proxy.Listeners;
 /// middleware sniffs, picks the filter chain and serves HTTP/1.1 and TCP itself, handing
 /// only HTTP/2 to Kestrel's HTTP/2 stack.
 /// </summary>
-internal sealed class ListenerHost : IAsyncDisposable
+internal sealed partial class ListenerHost : IAsyncDisposable
 {
     private readonly KestrelServer _server;
     private readonly TimeProvider _time;
@@ -229,6 +229,12 @@ internal sealed class ListenerHost : IAsyncDisposable
             return;
         }
 
+        if (chain.Tls is { } tls)
+        {
+            await ServeTlsAsync(context, next, tls, handler, original, config).ConfigureAwait(false);
+            return;
+        }
+
         if (handler is TcpProxyHandler tcp)
         {
             // Not ConnectionClosed: Kestrel fires it at the client's FIN, and a half-closed client
@@ -247,23 +253,7 @@ internal sealed class ListenerHost : IAsyncDisposable
 
         if (useHttp2)
         {
-            manager.Stats.DownstreamCxTotal.Increment();
-            manager.Stats.DownstreamCxHttp2Total.Increment();
-            manager.Stats.DownstreamCxActive.Increment();
-            try
-            {
-                _application.Register(context.ConnectionId, manager, original);
-
-                // Kestrel answers a drain's close request with GOAWAY; count it as Envoy does.
-                using var goAway = CloseRequested(context).UnsafeRegister(static counter => ((Counter)counter!).Increment(), manager.Stats.DownstreamCxDrainClose);
-                await next(context).ConfigureAwait(false);
-            }
-            finally
-            {
-                _application.Unregister(context.ConnectionId);
-                manager.Stats.DownstreamCxActive.Decrement();
-            }
-
+            await ServeHttp2Async(context, next, manager, original).ConfigureAwait(false);
             return;
         }
 
@@ -273,6 +263,27 @@ internal sealed class ListenerHost : IAsyncDisposable
 
     private static CancellationToken CloseRequested(ConnectionContext context) =>
         context.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+
+    /// <summary>Hands the connection (its current transport) to Kestrel's HTTP/2, serving <paramref name="manager"/>.</summary>
+    private async Task ServeHttp2Async(ConnectionContext context, ConnectionDelegate next, HttpConnectionManager manager, IPEndPoint? original)
+    {
+        manager.Stats.DownstreamCxTotal.Increment();
+        manager.Stats.DownstreamCxHttp2Total.Increment();
+        manager.Stats.DownstreamCxActive.Increment();
+        try
+        {
+            _application.Register(context.ConnectionId, manager, original);
+
+            // Kestrel answers a drain's close request with GOAWAY; count it as Envoy does.
+            using var goAway = CloseRequested(context).UnsafeRegister(static counter => ((Counter)counter!).Increment(), manager.Stats.DownstreamCxDrainClose);
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            _application.Unregister(context.ConnectionId);
+            manager.Stats.DownstreamCxActive.Decrement();
+        }
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken) =>
         await _server.StopAsync(cancellationToken).ConfigureAwait(false);

@@ -12,11 +12,15 @@ internal sealed class ListenerStats
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(address);
         var name = string.IsNullOrEmpty(statPrefix) ? $"{address.Address}_{address.Port}" : statPrefix;
+        Name = name;
         DownstreamCxTotal = store.Counter(StatKey.Listener(name, "downstream_cx_total"));
         DownstreamCxDestroy = store.Counter(StatKey.Listener(name, "downstream_cx_destroy"));
         DownstreamCxActive = store.Gauge(StatKey.Listener(name, "downstream_cx_active"));
         NoFilterChainMatch = store.Counter(StatKey.Listener(name, "no_filter_chain_match"));
     }
+
+    /// <summary>The name in the stats' keys: the stat prefix, or ADDRESS_PORT.</summary>
+    public string Name { get; }
 
     public Counter DownstreamCxTotal { get; }
 

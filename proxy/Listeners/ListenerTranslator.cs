@@ -4,6 +4,8 @@ using Herald.Proxy.Config;
 using Herald.Proxy.Http;
 using Herald.Proxy.Observability.Stats;
 using Herald.Proxy.Tcp;
+using Herald.Proxy.Tls;
+using SecretPb = Envoy.Extensions.TransportSockets.Tls.V3.Secret;
 using HcmProto = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
 using TcpProxyProto = Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy;
 
@@ -27,7 +29,12 @@ internal static class ListenerTranslator
 
     public static ListenerConfig Translate(Listener listener, string path, StatsStore stats) => Translate(listener, path, stats, null);
 
-    public static ListenerConfig Translate(Listener listener, string path, StatsStore stats, Func<string, Envoy.Config.Route.V3.RouteConfiguration?>? routes)
+    public static ListenerConfig Translate(Listener listener, string path, StatsStore stats, Func<string, Envoy.Config.Route.V3.RouteConfiguration?>? routes) =>
+        Translate(listener, path, stats, routes, null);
+
+    /// <param name="secrets">SDS secrets by name, for chains whose TLS context refers to one.</param>
+    public static ListenerConfig Translate(
+        Listener listener, string path, StatsStore stats, Func<string, Envoy.Config.Route.V3.RouteConfiguration?>? routes, Func<string, SecretPb?>? secrets)
     {
         FieldPolicy.RequireOnly(
             listener,
@@ -94,12 +101,12 @@ internal static class ListenerTranslator
         var chains = new List<FilterChainConfig>(listener.FilterChains.Count);
         for (var i = 0; i < listener.FilterChains.Count; i++)
         {
-            chains.Add(TranslateChain(listener.FilterChains[i], FieldPolicy.Index(path, "filter_chains", i), stats, routes));
+            chains.Add(TranslateChain(listener.FilterChains[i], FieldPolicy.Index(path, "filter_chains", i), stats, routes, secrets));
         }
 
         var defaultChain = listener.DefaultFilterChain is null
             ? null
-            : TranslateChain(listener.DefaultFilterChain, FieldPolicy.Join(path, "default_filter_chain"), stats, routes);
+            : TranslateChain(listener.DefaultFilterChain, FieldPolicy.Join(path, "default_filter_chain"), stats, routes, secrets);
 
         var needsSniffing = chains.Count > 1 || defaultChain is not null;
         foreach (var chain in chains)
@@ -117,12 +124,39 @@ internal static class ListenerTranslator
             DefaultFilterChain = defaultChain,
             SniffTimeout = listener.ListenerFiltersTimeout?.ToTimeSpan() is { } timeout && timeout > TimeSpan.Zero
                 ? timeout
-                : TimeSpan.FromMilliseconds(100),
+                : ServesSilentClients(chains, defaultChain) ? TimeSpan.FromMilliseconds(100) : ClientFirstSniffTimeout,
             NeedsSniffing = needsSniffing,
             UseOriginalDestination = useOriginalDestination,
             Transparent = listener.Transparent ?? false,
             Source = listener,
         };
+    }
+
+    /// <summary>
+    /// Envoy's default listener_filters_timeout, used when no chain could serve a client that sends
+    /// nothing (every chain wants SNI, ALPN or TLS): waiting longer then stalls nothing, and a slow
+    /// ClientHello on a loaded machine is not mistaken for a server-first protocol.
+    /// </summary>
+    public static readonly TimeSpan ClientFirstSniffTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>True when a connection whose client sends nothing still has a chain (a server-first protocol could be served).</summary>
+    private static bool ServesSilentClients(List<FilterChainConfig> chains, FilterChainConfig? defaultChain)
+    {
+        if (defaultChain is not null)
+        {
+            return true;
+        }
+
+        foreach (var chain in chains)
+        {
+            var match = chain.Match;
+            if (match.ServerNames.Count == 0 && match.ApplicationProtocols.Count == 0 && match.TransportProtocol != "tls" && chain.Tls is null)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public static IPEndPoint TranslateAddress(Envoy.Config.Core.V3.Address? address, string path)
@@ -154,10 +188,12 @@ internal static class ListenerTranslator
         return new IPEndPoint(ip, (int)socket.PortValue);
     }
 
-    private static FilterChainConfig TranslateChain(FilterChain chain, string path, StatsStore stats, Func<string, Envoy.Config.Route.V3.RouteConfiguration?>? routes)
+    private static FilterChainConfig TranslateChain(
+        FilterChain chain, string path, StatsStore stats, Func<string, Envoy.Config.Route.V3.RouteConfiguration?>? routes, Func<string, SecretPb?>? secrets)
     {
-        FieldPolicy.RequireOnly(chain, path, "filter_chain_match", "filters", "name");
+        FieldPolicy.RequireOnly(chain, path, "filter_chain_match", "filters", "name", "transport_socket");
         var match = TranslateMatch(chain.FilterChainMatch, FieldPolicy.Join(path, "filter_chain_match"));
+        var tls = TlsContextTranslator.TranslateDownstream(chain.TransportSocket, path, secrets, TimeProvider.System);
         if (chain.Filters.Count != 1)
         {
             throw new ConfigException(
@@ -179,13 +215,13 @@ internal static class ListenerTranslator
         if (typeUrl == TypePrefix + HcmProto.Descriptor.FullName)
         {
             var http = HttpConnectionManagerTranslator.Translate(filter.TypedConfig.Unpack<HcmProto>(), typePath, stats, routes);
-            return new FilterChainConfig { Name = chain.Name, Match = match, Http = http };
+            return new FilterChainConfig { Name = chain.Name, Match = match, Http = http, Tls = tls };
         }
 
         if (typeUrl == TypePrefix + TcpProxyProto.Descriptor.FullName)
         {
             var tcp = TcpProxyTranslator.Translate(filter.TypedConfig.Unpack<TcpProxyProto>(), typePath, stats);
-            return new FilterChainConfig { Name = chain.Name, Match = match, Tcp = tcp };
+            return new FilterChainConfig { Name = chain.Name, Match = match, Tcp = tcp, Tls = tls };
         }
 
         throw new ConfigException(

@@ -66,6 +66,9 @@ internal sealed class ClusterConfig
     /// <summary>ORIGINAL_DST: how often hosts no request has used since the last sweep are dropped.</summary>
     public TimeSpan CleanupInterval { get; init; } = DefaultCleanupInterval;
 
+    /// <summary><c>transport_socket</c> with an UpstreamTlsContext: connections to endpoints use TLS; null for cleartext.</summary>
+    public Tls.UpstreamTlsConfig? Tls { get; init; }
+
     /// <summary>The resource this was translated from: for config_dump, and for change detection by proto equality.</summary>
     public Envoy.Config.Cluster.V3.Cluster Source { get; init; } = new();
 }

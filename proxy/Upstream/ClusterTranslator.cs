@@ -48,7 +48,8 @@ internal static class ClusterTranslator
             "metadata",
             "circuit_breakers",
             "outlier_detection",
-            "health_checks");
+            "health_checks",
+            "transport_socket");
 
         if (string.IsNullOrEmpty(cluster.Name))
         {
@@ -126,6 +127,7 @@ internal static class ClusterTranslator
             DnsLookupFamily = TranslateLookupFamily(cluster, path),
             EdsServiceName = edsServiceName,
             SourceAddress = TranslateBindConfig(cluster, path),
+            Tls = Tls.TlsContextTranslator.TranslateUpstream(cluster.TransportSocket, path, TimeProvider.System),
             Activation = ActivationPolicyTranslator.Translate(cluster.Metadata, FieldPolicy.Join(path, "metadata")),
             CircuitBreakers = CircuitBreakersTranslator.Translate(cluster.CircuitBreakers, FieldPolicy.Join(path, "circuit_breakers")),
             CleanupInterval = cluster.CleanupInterval is null
@@ -591,6 +593,7 @@ internal static class ClusterTranslator
         LeastRequestChoiceCount = choiceCount ?? config.LeastRequestChoiceCount,
         EdsServiceName = config.EdsServiceName,
         SourceAddress = config.SourceAddress,
+        Tls = config.Tls,
         Activation = config.Activation,
         CircuitBreakers = config.CircuitBreakers,
         CleanupInterval = config.CleanupInterval,

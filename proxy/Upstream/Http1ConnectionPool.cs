@@ -38,6 +38,9 @@ internal sealed class Http1ConnectionPool : IAsyncDisposable
 
     public ClusterStats Stats { get; }
 
+    /// <summary>The cluster's UpstreamTlsContext: connections are TLS after connecting; null for cleartext.</summary>
+    public Tls.UpstreamTlsConfig? Tls { get; init; }
+
     public int IdleCount => Volatile.Read(ref _idleCount);
 
     /// <summary>An idle connection if one is usable, else null (the caller connects).</summary>
@@ -91,10 +94,35 @@ internal sealed class Http1ConnectionPool : IAsyncDisposable
             throw new UpstreamConnectException("connection failure", e);
         }
 
+        if (Tls is not null)
+        {
+            return await ConnectTlsAsync(socket, Tls, linked.Token).ConfigureAwait(false);
+        }
+
         Stats.UpstreamCxTotal.Increment();
         Stats.UpstreamCxActive.Increment();
         var context = UpstreamSocketFactory.Create(socket);
         return new Http1UpstreamConnection(this, context);
+    }
+
+    private async ValueTask<Http1UpstreamConnection> ConnectTlsAsync(Socket socket, Tls.UpstreamTlsConfig tls, CancellationToken cancellationToken)
+    {
+        var ssl = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: true));
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(tls.CreateOptions(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            Stats.UpstreamCxConnectFail.Increment();
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new UpstreamConnectException(Herald.Proxy.Tls.UpstreamTlsException.ResetReasonOf(e) ?? "connection failure", e);
+        }
+
+        Stats.UpstreamCxTotal.Increment();
+        Stats.UpstreamCxActive.Increment();
+        return new Http1UpstreamConnection(this, new Herald.Proxy.Tls.TlsPipe(ssl));
     }
 
     public void Return(Http1UpstreamConnection connection)

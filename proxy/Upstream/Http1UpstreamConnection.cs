@@ -8,7 +8,8 @@ namespace Herald.Proxy.Upstream;
 internal sealed class Http1UpstreamConnection
 {
     private readonly Http1ConnectionPool _pool;
-    private readonly ConnectionContext _context;
+    private readonly ConnectionContext? _context;
+    private readonly Tls.TlsPipe? _tls;
     private int _closed;
 
     public Http1UpstreamConnection(Http1ConnectionPool pool, ConnectionContext context)
@@ -17,6 +18,15 @@ internal sealed class Http1UpstreamConnection
         _context = context;
         Input = context.Transport.Input;
         Output = context.Transport.Output;
+    }
+
+    /// <summary>A connection to a TLS upstream: requests and responses go through <paramref name="tls"/>.</summary>
+    public Http1UpstreamConnection(Http1ConnectionPool pool, Tls.TlsPipe tls)
+    {
+        _pool = pool;
+        _tls = tls;
+        Input = tls.Input;
+        Output = tls.Output;
     }
 
     public PipeReader Input { get; }
@@ -67,7 +77,13 @@ internal sealed class Http1UpstreamConnection
     {
         try
         {
-            _context.Abort();
+            if (_tls is not null)
+            {
+                await _tls.CloseAsync().ConfigureAwait(false);
+                return;
+            }
+
+            _context!.Abort();
             await _context.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception)

@@ -26,8 +26,9 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
         Address = address;
         HostName = hostName;
         AddressText = address.ToString();
+        Origin = (cluster.Tls is null ? "http://" : "https://") + AddressText;
         _weight = weight == 0 ? 1 : weight;
-        Http1Pool = new Http1ConnectionPool(address, cluster.ConnectTimeout, stats, cluster.SourceAddress);
+        Http1Pool = new Http1ConnectionPool(address, cluster.ConnectTimeout, stats, cluster.SourceAddress) { Tls = cluster.Tls };
     }
 
     public IPEndPoint Address { get; }
@@ -37,6 +38,9 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
 
     /// <summary>"10.0.0.1:8080" or "[::1]:8080", computed once for logs and %UPSTREAM_HOST%.</summary>
     public string AddressText { get; }
+
+    /// <summary>"http://ADDRESS" or, for a cluster with an UpstreamTlsContext, "https://ADDRESS": the start of SocketsHttpHandler request URIs.</summary>
+    public string Origin { get; }
 
     /// <summary>load_balancing_weight; load balancers read it when they are built.</summary>
     public uint Weight => Volatile.Read(ref _weight);

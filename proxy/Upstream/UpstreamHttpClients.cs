@@ -43,6 +43,12 @@ internal sealed class UpstreamHttpClients : IDisposable
                 return new NetworkStream(socket, ownsSocket: true);
             },
         };
+        if (config.Tls is { } tls)
+        {
+            // The handler picks ALPN (h2 or http/1.1) itself from the request's version.
+            handler.SslOptions = tls.CreateOptions(applicationProtocols: []);
+        }
+
         return new HttpMessageInvoker(handler, disposeHandler: true);
     }
 

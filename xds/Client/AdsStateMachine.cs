@@ -48,7 +48,8 @@ internal sealed class AdsStateMachine
         Endpoints = new AdsTypeState(XdsTypeUrls.ClusterLoadAssignment, wildcard: false);
         Listeners = new AdsTypeState(XdsTypeUrls.Listener, wildcard: true);
         Routes = new AdsTypeState(XdsTypeUrls.RouteConfiguration, wildcard: false);
-        AllTypes = [Clusters, Endpoints, Listeners, Routes];
+        Secrets = new AdsTypeState(XdsTypeUrls.Secret, wildcard: false);
+        AllTypes = [Clusters, Endpoints, Listeners, Routes, Secrets];
     }
 
     public AdsTypeState Clusters { get; }
@@ -59,7 +60,10 @@ internal sealed class AdsStateMachine
 
     public AdsTypeState Routes { get; }
 
-    /// <summary>In the order Envoy requests and applies them: CDS, EDS, LDS, RDS.</summary>
+    /// <summary>SDS: the TLS certificates listeners name; a listener is warm when its secrets are here too.</summary>
+    public AdsTypeState Secrets { get; }
+
+    /// <summary>In the order Envoy requests and applies them: CDS, EDS, LDS, RDS, then SDS.</summary>
     public IReadOnlyList<AdsTypeState> AllTypes { get; }
 
     public Task InitialConfig => _initialConfig.Task;
@@ -184,7 +188,7 @@ internal sealed class AdsStateMachine
         while (true)
         {
             var clustersReady = IsWarm(Clusters, Endpoints);
-            var listenersReady = clustersReady && IsWarm(Listeners, Routes);
+            var listenersReady = clustersReady && IsWarm(Listeners, Routes) && IsWarm(Listeners, Secrets, SecretReferencesOf);
             var clusters = clustersReady ? Clusters.Accepted : _appliedClusters;
             var clusterVersion = clustersReady ? Clusters.Version : _appliedClusterVersion;
             var listeners = listenersReady ? Listeners.Accepted : _appliedListeners;
@@ -197,12 +201,13 @@ internal sealed class AdsStateMachine
                 Typed<Cluster>(clusters),
                 endpoints,
                 _applied.Secrets,
-                Versions(clusterVersion, Endpoints.Version, _appliedListenerVersion, Version(_applied, XdsTypeUrls.RouteConfiguration)));
+                Versions(clusterVersion, Endpoints.Version, _appliedListenerVersion, Version(_applied, XdsTypeUrls.RouteConfiguration), Version(_applied, XdsTypeUrls.Secret)));
             var stage2 = stage1 with
             {
                 Listeners = Typed<Listener>(listeners),
                 Routes = Children(listeners, Routes, name => new RouteConfiguration { Name = name }),
-                VersionsByTypeUrl = Versions(clusterVersion, Endpoints.Version, listenerVersion, Routes.Version),
+                Secrets = PresentChildren<Secret>(listeners, Secrets),
+                VersionsByTypeUrl = Versions(clusterVersion, Endpoints.Version, listenerVersion, Routes.Version, Secrets.Version),
             };
 
             string? refused = null;
@@ -280,13 +285,19 @@ internal sealed class AdsStateMachine
     {
         Resubscribe(Routes, Listeners.Accepted, _appliedListeners);
         Resubscribe(Endpoints, Clusters.Accepted, _appliedClusters);
+        Resubscribe(Secrets, Listeners.Accepted, _appliedListeners, SecretReferencesOf);
     }
 
-    private void Resubscribe(AdsTypeState child, Dictionary<string, AdsEntry> accepted, Dictionary<string, AdsEntry> applied)
+    private static IReadOnlyList<string> ReferencesOf(AdsEntry entry) => entry.References;
+
+    private static IReadOnlyList<string> SecretReferencesOf(AdsEntry entry) => entry.SecretReferences;
+
+    private void Resubscribe(AdsTypeState child, Dictionary<string, AdsEntry> accepted, Dictionary<string, AdsEntry> applied, Func<AdsEntry, IReadOnlyList<string>>? references = null)
     {
+        references ??= ReferencesOf;
         var wanted = new HashSet<string>(StringComparer.Ordinal);
-        AddReferences(accepted, wanted);
-        AddReferences(applied, wanted);
+        AddReferences(accepted, wanted, references);
+        AddReferences(applied, wanted, references);
         List<string>? gone = null;
         foreach (var name in child.Subscribed)
         {
@@ -327,11 +338,12 @@ internal sealed class AdsStateMachine
         type.ArrivalTimers[name] = timer;
     }
 
-    private static bool IsWarm(AdsTypeState parent, AdsTypeState child)
+    private static bool IsWarm(AdsTypeState parent, AdsTypeState child, Func<AdsEntry, IReadOnlyList<string>>? references = null)
     {
+        references ??= ReferencesOf;
         foreach (var entry in parent.Accepted.Values)
         {
-            foreach (var reference in entry.References)
+            foreach (var reference in references(entry))
             {
                 if (!child.Has(reference))
                 {
@@ -343,11 +355,11 @@ internal sealed class AdsStateMachine
         return true;
     }
 
-    private static void AddReferences(Dictionary<string, AdsEntry> parents, HashSet<string> into)
+    private static void AddReferences(Dictionary<string, AdsEntry> parents, HashSet<string> into, Func<AdsEntry, IReadOnlyList<string>> references)
     {
         foreach (var entry in parents.Values)
         {
-            foreach (var reference in entry.References)
+            foreach (var reference in references(entry))
             {
                 into.Add(reference);
             }
@@ -385,13 +397,33 @@ internal sealed class AdsStateMachine
         return result;
     }
 
-    private static Dictionary<string, string> Versions(string clusters, string endpoints, string listeners, string routes)
+    /// <summary>The secrets the parents name that are here (an absent one has no placeholder: its TLS contexts present no certificate).</summary>
+    private static Dictionary<string, T> PresentChildren<T>(Dictionary<string, AdsEntry> parents, AdsTypeState child)
+        where T : class, IMessage
+    {
+        var result = new Dictionary<string, T>(StringComparer.Ordinal);
+        foreach (var parent in parents.Values)
+        {
+            foreach (var reference in parent.SecretReferences)
+            {
+                if (child.Accepted.TryGetValue(reference, out var entry))
+                {
+                    result[reference] = (T)entry.Message;
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static Dictionary<string, string> Versions(string clusters, string endpoints, string listeners, string routes, string secrets = "")
     {
         var versions = new Dictionary<string, string>(StringComparer.Ordinal);
         Add(XdsTypeUrls.Cluster, clusters);
         Add(XdsTypeUrls.ClusterLoadAssignment, endpoints);
         Add(XdsTypeUrls.Listener, listeners);
         Add(XdsTypeUrls.RouteConfiguration, routes);
+        Add(XdsTypeUrls.Secret, secrets);
         return versions;
 
         void Add(string typeUrl, string version)

@@ -2,14 +2,21 @@ using Envoy.Config.Cluster.V3;
 using Envoy.Config.Endpoint.V3;
 using Envoy.Config.Listener.V3;
 using Envoy.Config.Route.V3;
+using Envoy.Extensions.TransportSockets.Tls.V3;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
 
 namespace Herald.Xds.Client;
 
-/// <summary>One decoded resource, with the names of the resources it depends on.</summary>
-internal sealed record AdsEntry(string Name, IMessage Message, string Version, IReadOnlyList<string> References);
+/// <summary>
+/// One decoded resource, with the names of the resources it depends on: <paramref name="References"/>
+/// (routes of a listener, the load assignment of a cluster) and the SDS secrets of a listener.
+/// </summary>
+internal sealed record AdsEntry(string Name, IMessage Message, string Version, IReadOnlyList<string> References)
+{
+    public IReadOnlyList<string> SecretReferences { get; init; } = [];
+}
 
 /// <summary>
 /// Decodes the resource types the ADS client subscribes to and finds what each depends on
@@ -17,6 +24,9 @@ internal sealed record AdsEntry(string Name, IMessage Message, string Version, I
 /// </summary>
 internal static class XdsResourceCodec
 {
+    public const string DownstreamTlsContextTypeUrl =
+        "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+
     public const string HttpConnectionManagerTypeUrl =
         "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 
@@ -31,13 +41,18 @@ internal static class XdsResourceCodec
         IMessage message;
         string name;
         IReadOnlyList<string> references;
+        IReadOnlyList<string> secrets = [];
         try
         {
             switch (typeUrl)
             {
                 case XdsTypeUrls.Listener:
                     var listener = Listener.Parser.ParseFrom(any.Value);
-                    (message, name, references) = (listener, listener.Name, RouteNamesOf(listener));
+                    (message, name, references, secrets) = (listener, listener.Name, RouteNamesOf(listener), SecretNamesOf(listener));
+                    break;
+                case XdsTypeUrls.Secret:
+                    var secret = Secret.Parser.ParseFrom(any.Value);
+                    (message, name, references) = (secret, secret.Name, []);
                     break;
                 case XdsTypeUrls.RouteConfiguration:
                     var route = RouteConfiguration.Parser.ParseFrom(any.Value);
@@ -72,7 +87,66 @@ internal static class XdsResourceCodec
             throw new InvalidDataException($"resource declared as '{declaredName}' is named '{name}'");
         }
 
-        return new AdsEntry(name, message, version, references);
+        return new AdsEntry(name, message, version, references) { SecretReferences = secrets };
+    }
+
+    /// <summary>The secrets the listener's TLS contexts ask for over ADS (<c>sds_config: { ads: {} }</c>).</summary>
+    public static IReadOnlyList<string> SecretNamesOf(Listener listener)
+    {
+        List<string>? names = null;
+        foreach (var chain in listener.FilterChains)
+        {
+            AddSecrets(listener.Name, chain, ref names);
+        }
+
+        if (listener.DefaultFilterChain is { } defaultChain)
+        {
+            AddSecrets(listener.Name, defaultChain, ref names);
+        }
+
+        return (IReadOnlyList<string>?)names ?? [];
+    }
+
+    private static void AddSecrets(string listenerName, FilterChain chain, ref List<string>? names)
+    {
+        if (chain.TransportSocket?.TypedConfig is not { } config || config.TypeUrl != DownstreamTlsContextTypeUrl)
+        {
+            return;
+        }
+
+        DownstreamTlsContext context;
+        try
+        {
+            context = DownstreamTlsContext.Parser.ParseFrom(config.Value);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"listener '{listenerName}': DownstreamTlsContext does not parse: {e.Message}");
+        }
+
+        if (context.CommonTlsContext is not { } common)
+        {
+            return;
+        }
+
+        foreach (var sds in common.TlsCertificateSdsSecretConfigs)
+        {
+            AddSecret(sds, ref names);
+        }
+
+        if (common.ValidationContextSdsSecretConfig is { } validation)
+        {
+            AddSecret(validation, ref names);
+        }
+    }
+
+    private static void AddSecret(SdsSecretConfig sds, ref List<string>? names)
+    {
+        // Without sds_config the secret is a static one from the bootstrap.
+        if (sds.SdsConfig?.Ads is not null && sds.Name.Length > 0 && !(names ??= []).Contains(sds.Name))
+        {
+            names.Add(sds.Name);
+        }
     }
 
     /// <summary>The RDS names an HTTP connection manager in the listener asks for.</summary>

@@ -58,12 +58,18 @@ internal sealed partial class Http1Connection
             catch (HttpRequestException e)
             {
                 _responseFlags = e.HttpRequestError == HttpRequestError.ConnectionError ? "UF" : "UC";
-                if (e.HttpRequestError == HttpRequestError.ConnectionError)
+                if (e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError)
                 {
                     clusterStats.UpstreamCxConnectFail.Increment();
                 }
 
                 var reason = e.HttpRequestError == HttpRequestError.ConnectionError ? "connection failure" : "connection termination";
+                if (Tls.UpstreamTlsException.ResetReasonOf(e) is { } tlsReason)
+                {
+                    _responseFlags = "UF";
+                    reason = tlsReason;
+                }
+
                 return await WriteLocalReplyAsync(503, LocalReplies.UpstreamReset(reason), keepAlive: bodyStream is null && CanKeepAliveAfterLocalReply()).ConfigureAwait(false);
             }
 
@@ -113,7 +119,7 @@ internal sealed partial class Http1Connection
             }
         }
 
-        var uri = new Uri($"http://{endpoint.AddressText}{pathAndQuery}");
+        var uri = new Uri(endpoint.Origin + pathAndQuery);
         var message = new HttpRequestMessage(new HttpMethod(Encoding.ASCII.GetString(_request.Method)), uri)
         {
             Version = HttpVersion.Version20,

@@ -287,7 +287,7 @@ internal static partial class HttpContextForwarder
             {
                 var failure = Classify(e, clusterStats);
                 cluster.ReportAttempt(endpoint, UpstreamAttemptResult.Failed(failure));
-                return await FailureReplyAsync(context, failure, clusterStats).ConfigureAwait(false);
+                return await FailureReplyAsync(context, failure, clusterStats, Tls.UpstreamTlsException.ResetReasonOf(e)).ConfigureAwait(false);
             }
 
             using (response)
@@ -333,7 +333,7 @@ internal static partial class HttpContextForwarder
     /// <summary>What a failed send means, counted as Envoy counts it.</summary>
     private static UpstreamFailureKind Classify(HttpRequestException e, ClusterStats clusterStats)
     {
-        if (e.HttpRequestError == HttpRequestError.ConnectionError)
+        if (e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError)
         {
             clusterStats.UpstreamCxConnectFail.Increment();
             return UpstreamFailureKind.ConnectFailure;
@@ -353,7 +353,7 @@ internal static partial class HttpContextForwarder
     }
 
     /// <summary>The local reply for an attempt that produced no response; returns the response flags.</summary>
-    private static async Task<string> FailureReplyAsync(HttpContext context, UpstreamFailureKind failure, ClusterStats clusterStats)
+    private static async Task<string> FailureReplyAsync(HttpContext context, UpstreamFailureKind failure, ClusterStats clusterStats, string? connectFailureReason = null)
     {
         switch (failure)
         {
@@ -361,7 +361,7 @@ internal static partial class HttpContextForwarder
                 await OverflowReplyAsync(context).ConfigureAwait(false);
                 return "UO";
             case UpstreamFailureKind.ConnectFailure:
-                await LocalReplyAsync(context, 503, LocalReplies.UpstreamReset("connection failure")).ConfigureAwait(false);
+                await LocalReplyAsync(context, 503, LocalReplies.UpstreamReset(connectFailureReason ?? "connection failure")).ConfigureAwait(false);
                 return "UF";
             case UpstreamFailureKind.Timeout:
                 clusterStats.UpstreamRqTimeout.Increment();
@@ -399,7 +399,7 @@ internal static partial class HttpContextForwarder
             pathAndQuery = head.PathAndQuery;
         }
 
-        var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri($"http://{endpoint.AddressText}{(pathAndQuery.Length == 0 ? "/" : pathAndQuery)}"))
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(endpoint.Origin + (pathAndQuery.Length == 0 ? "/" : pathAndQuery)))
         {
             // Only HTTP/2 clients come this way, so "the downstream's protocol" is HTTP/2.
             Version = protocol is UpstreamProtocol.Http2 or UpstreamProtocol.UseDownstream ? HttpVersion.Version20 : HttpVersion.Version11,

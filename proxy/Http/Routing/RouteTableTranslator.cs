@@ -50,7 +50,7 @@ internal static class RouteTableTranslator
     {
         FieldPolicy.RequireOnly(
             config, path, "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
-            "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config", "retry_policy");
+            "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config", "retry_policy", "require_tls");
         if (config.Name.Length == 0)
         {
             throw new ConfigException(FieldPolicy.Join(path, "name"), "a virtual host needs a name", "Set name");
@@ -84,6 +84,23 @@ internal static class RouteTableTranslator
         }
 
         host.SetRoutes(routes);
+        switch (config.RequireTls)
+        {
+            case Pb.VirtualHost.Types.TlsRequirementType.None:
+                break;
+            case Pb.VirtualHost.Types.TlsRequirementType.All:
+                // Envoy answers a cleartext request with 301 to the same URL over https.
+                var everything = new RouteMatcher(RouteMatcher.PathKind.Prefix, "/"u8.ToArray(), caseSensitive: true, null, [], []);
+                var redirect = new RedirectAction(301, "https", null, 0, null, null, stripQuery: false);
+                host.SetTlsRedirect(new Route(host, "require_tls", everything, redirect, HeaderMutations.Empty, HeaderMutations.Empty));
+                break;
+            default:
+                throw new ConfigException(
+                    FieldPolicy.Join(path, "require_tls"),
+                    $"require_tls {config.RequireTls} is not supported: Herald does not classify requests as internal",
+                    "Use ALL (every cleartext request is redirected to https) or NONE");
+        }
+
         return host;
     }
 

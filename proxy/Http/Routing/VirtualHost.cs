@@ -4,6 +4,7 @@ namespace Herald.Proxy.Http.Routing;
 internal sealed class VirtualHost
 {
     private Route[] _routes = [];
+    private Route? _tlsRedirect;
 
     public VirtualHost(string name, IReadOnlyList<string> domains)
     {
@@ -24,8 +25,16 @@ internal sealed class VirtualHost
     // Routes refer to their virtual host, so they are attached once after construction.
     internal void SetRoutes(Route[] routes) => _routes = routes;
 
+    /// <summary><c>require_tls: ALL</c>: every request that did not arrive over TLS takes this redirect route.</summary>
+    internal void SetTlsRedirect(Route route) => _tlsRedirect = route;
+
     internal Route? Match(IRequestHead request)
     {
+        if (_tlsRedirect is not null && !request.Scheme.SequenceEqual("https"u8))
+        {
+            return _tlsRedirect;
+        }
+
         foreach (var route in _routes)
         {
             if (route.Matcher.Matches(request))

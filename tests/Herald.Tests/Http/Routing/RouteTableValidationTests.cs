@@ -12,7 +12,7 @@ public sealed class RouteTableValidationTests
         // Fields Herald does not honour.
         { """{"most_specific_header_mutations_wins":true,"virtual_hosts":[]}""", "rc.most_specific_header_mutations_wins" },
         { """{"internal_only_headers":["x-internal"]}""", "rc.internal_only_headers" },
-        { """{"virtual_hosts":[{"name":"vh","domains":["*"],"require_tls":"ALL"}]}""", Vh0 + ".require_tls" },
+        { """{"virtual_hosts":[{"name":"vh","domains":["*"],"require_tls":"EXTERNAL_ONLY"}]}""", Vh0 + ".require_tls" },
         { """{"virtual_hosts":[{"name":"vh","domains":["*"],"include_request_attempt_count":true}]}""", Vh0 + ".include_request_attempt_count" },
         { Route("""{"match":{"prefix":"/"},"route":{"cluster":"c"},"decorator":{"operation":"op"}}"""), R0 + ".decorator" },
         { Route("""{"match":{"prefix":"/"},"non_forwarding_action":{}}"""), R0 + ".non_forwarding_action" },

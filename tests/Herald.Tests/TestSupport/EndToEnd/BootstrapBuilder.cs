@@ -170,6 +170,21 @@ public sealed class BootstrapBuilder
         throw new ArgumentException($"no cluster '{cluster}'", nameof(cluster));
     }
 
+    /// <summary>Edits a listener added before (its Envoy JSON), for fields the builder has no parameter for.</summary>
+    public BootstrapBuilder EditListener(string listener, Action<JsonObject> edit)
+    {
+        foreach (var node in _listeners)
+        {
+            if (node is JsonObject candidate && (string?)candidate["name"] == listener)
+            {
+                edit(candidate);
+                return this;
+            }
+        }
+
+        throw new ArgumentException($"no listener '{listener}'", nameof(listener));
+    }
+
     public string ToYaml() => YamlWriter.Write(Root);
 
     public override string ToString() => ToYaml();

@@ -14,6 +14,8 @@ public static class Tools
 
     public static string Nginx => Require("nginx", "nginx-light", "/usr/sbin/nginx");
 
+    public static string Openssl => Require("openssl", "openssl");
+
     public static string Node => Require("node", "nodejs");
 
     public static string Npm => Require("npm", "npm");
