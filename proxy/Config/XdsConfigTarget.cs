@@ -52,7 +52,25 @@ internal sealed class XdsConfigTarget : IXdsConfigTarget
             return XdsApplyResult.Refused($"cannot apply: {e.Message}");
         }
 
-        plane.MarkReady();
+        if (HasInitialFetch(resources))
+        {
+            plane.MarkReady();
+        }
+
         return XdsApplyResult.Ok;
+    }
+
+    /// <summary>
+    /// Envoy is ready once the first LDS and CDS responses are in, not at the first config of any
+    /// type: a cluster update alone must not report ready while no listener is bound yet.
+    /// A bootstrap without dynamic_resources (the embedded gateway's) subscribes to both.
+    /// </summary>
+    private bool HasInitialFetch(XdsResources resources)
+    {
+        var dynamic = _staticConfig.Bootstrap.DynamicResources;
+        var needsListeners = dynamic is null || dynamic.LdsConfig is not null;
+        var needsClusters = dynamic is null || dynamic.CdsConfig is not null;
+        return (!needsListeners || resources.VersionsByTypeUrl.ContainsKey(Herald.Xds.XdsTypeUrls.Listener))
+            && (!needsClusters || resources.VersionsByTypeUrl.ContainsKey(Herald.Xds.XdsTypeUrls.Cluster));
     }
 }

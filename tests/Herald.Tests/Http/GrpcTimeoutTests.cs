@@ -12,7 +12,7 @@ public sealed class GrpcTimeoutTests
     [InlineData("2S", 20_000_000L)]
     [InlineData("100m", 1_000_000L)]
     [InlineData("1500u", 15_000L)]
-    [InlineData("99999999n", 999_999L)]
+    [InlineData("99999999n", 1_000_000L)] // nanoseconds round up to whole ticks, so "1n" is not "no time"
     [InlineData("0S", 0L)]
     [InlineData("00000001S", 10_000_000L)]
     public void TryParse_EveryUnit_Converted(string value, long ticks)
