@@ -42,7 +42,7 @@ internal static class CommandLine
         gateway, sidecar and proxy drain their listeners on SIGTERM (up to --drain-time-s, default 30).
 
         commands:
-          gateway [--config herald.yaml] [--demo]
+          gateway [--config herald.yaml] [--demo] [--store etcd://HOST:PORT]
                                             control plane and gateway in one process (mesh file watched)
           control-plane --config mesh.yaml [--xds ADDR] [--api ADDR]
                                             the control plane alone: ADS over gRPC and the registry API

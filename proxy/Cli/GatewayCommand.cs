@@ -17,18 +17,22 @@ internal static class GatewayCommand
 {
     public const string DefaultApi = "127.0.0.1:15014";
 
+    public const string Usage = "usage: herald gateway [--config herald.yaml] [--gateway NAME] [--admin ADDR] [--api ADDR] [--xds ADDR] "
+        + "[--store etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--dns-server HOST:PORT] [--demo] " + DrainOptions.Usage;
+
     public static async Task<int> RunAsync(string[] args)
     {
-        var parsed = CliArguments.Parse(args, ["--config", "--admin", "--api", "--xds", "--gateway", .. DrainOptions.Options], ["--demo"], out var error);
+        var parsed = CliArguments.Parse(args, ["--config", "--admin", "--api", "--xds", "--gateway", "--store", "--dns-server", .. DrainOptions.Options], ["--demo"], out var error);
         if (parsed is null)
         {
-            Console.Error.WriteLine($"herald gateway: {error}\nusage: herald gateway [--config herald.yaml] [--gateway NAME] [--admin ADDR] [--api ADDR] [--xds ADDR] [--demo] {DrainOptions.Usage}");
+            Console.Error.WriteLine($"herald gateway: {error}\n{Usage}");
             return CommandLine.ExitBadConfig;
         }
 
         IPEndPoint admin;
         IPEndPoint api;
         IPEndPoint? xds;
+        IPEndPoint? dnsServer;
         TimeSpan drainTime;
         try
         {
@@ -36,6 +40,7 @@ internal static class GatewayCommand
             admin = ProxyCommand.ParseAddress(parsed["--admin"] ?? ProxyCommand.DefaultAdmin, "--admin");
             api = ProxyCommand.ParseAddress(parsed["--api"] ?? DefaultApi, "--api");
             xds = parsed["--xds"] is { } x ? ProxyCommand.ParseAddress(x, "--xds") : null;
+            dnsServer = parsed["--dns-server"] is { } dns ? ProxyCommand.ParseAddress(dns, "--dns-server") : null;
         }
         catch (ConfigException e)
         {
@@ -45,14 +50,15 @@ internal static class GatewayCommand
 
         var time = TimeProvider.System;
         MeshConfig? embedded = null;
-        if (parsed["--config"] is null)
+        // With --store and no --config the gateway serves the mesh stored in etcd, not the example.
+        if (parsed["--config"] is null && parsed["--store"] is null)
         {
             using var stream = typeof(GatewayCommand).Assembly.GetManifestResourceStream("Herald.Examples.herald.yaml")!;
             using var reader = new StreamReader(stream);
             embedded = MeshConfigLoader.Load(await reader.ReadToEndAsync().ConfigureAwait(false));
         }
 
-        await using var host = await ControlPlaneHost.StartAsync(parsed["--config"], embedded, time).ConfigureAwait(false);
+        await using var host = await ControlPlaneHost.StartAsync(parsed["--config"], embedded, time, parsed["--store"], dnsServer).ConfigureAwait(false);
         if (host is null)
         {
             return CommandLine.ExitBadConfig;

@@ -69,6 +69,12 @@ internal sealed class DataPlaneProcess : IAsyncDisposable
             HeraldCli.Start("gateway", "--config", meshPath, "--api", $"127.0.0.1:{apiPort}", "--admin", $"127.0.0.1:{adminPort}"),
             null));
 
+    /// <summary><c>herald gateway --store STORE --gateway NAME --api 127.0.0.1:A --admin 127.0.0.1:B</c> (the mesh comes from etcd).</summary>
+    public static Task<DataPlaneProcess> StartStoredGatewayAsync(string store, string gateway, int apiPort) =>
+        StartWithRetryAsync(adminPort => (
+            HeraldCli.Start("gateway", "--store", store, "--gateway", gateway, "--api", $"127.0.0.1:{apiPort}", "--admin", $"127.0.0.1:{adminPort}"),
+            null));
+
     /// <summary>An Envoy bootstrap: node with HERALD_GATEWAY, ADS over a static cluster naming the control plane.</summary>
     public static string AdsBootstrap(string nodeId, string cluster, string gateway, int xdsPort, bool delta) =>
         AdsBootstrap(nodeId, cluster, gateway, [xdsPort], delta);

@@ -158,6 +158,33 @@ public sealed class EtcdControlPlaneTests(ITestOutputHelper output)
             Converge,
             () => $"{nodeId} did not connect to {replica.XdsAddress}\n{context()}");
 
+    [Fact(Timeout = 180_000)]
+    public async Task EmbeddedGateway_StoreWithoutConfig_ServesStoredMeshAndOtherReplicasRegistrations()
+    {
+        await using var etcd = await EtcdProcess.StartAsync();
+        var gatewayPort = FreePort.Next();
+        using var mesh = new MeshFile($$"""
+            services:
+              - name: web
+                ports: [{port: 8080, protocol: http}]
+            gateways:
+              - name: edge
+                port: {{gatewayPort}}
+                routes:
+                  - service: web
+            """);
+        await using var replica = await ControlPlaneProcess.StartAsync(mesh.Path, store: etcd.StoreUrl);
+        await using var upstreams = await Upstreams.StartAsync(1);
+        await using var gateway = await DataPlaneProcess.StartStoredGatewayAsync(etcd.StoreUrl, "edge", FreePort.Next());
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
+        string Context() => $"--- gateway ---\n{gateway.Transcript()}\n--- replica: {replica.Transcript()}\n--- {etcd.Transcript()}";
+
+        // Registered through the stand-alone replica; the gateway's embedded control plane follows etcd.
+        await replica.RegisterAsync("web", upstreams.All[0].Port, new Dictionary<string, string>(), "1.0.0");
+
+        await WaitUntilServedByAsync(http, $"http://127.0.0.1:{gatewayPort}/", null, upstreams.All[0].Name, Context);
+    }
+
     private static async Task WaitUntilServedByAsync(HttpClient http, string url, string? host, string upstream, Func<string> context) =>
         await WaitUntilAsync(
             async () =>
