@@ -204,6 +204,11 @@ internal sealed partial class Http1Connection
             message.Headers.TryAddWithoutValidation(added.Name, added.Value);
         }
 
+        if (route.VirtualHost.IncludeRequestAttemptCount)
+        {
+            message.Headers.TryAddWithoutValidation(RouteTableTranslator.AttemptCountHeader, "1");
+        }
+
         return message;
     }
 
@@ -277,6 +282,11 @@ internal sealed partial class Http1Connection
             writer.Write(": "u8);
             writer.Write(added.ValueBytes);
             writer.Write("\r\n"u8);
+        }
+
+        if (route.VirtualHost.IncludeAttemptCountInResponse)
+        {
+            WriteAttemptCount(writer, _attemptNumber);
         }
 
         writer.Write(keepAlive ? "\r\n"u8 : "connection: close\r\n\r\n"u8);

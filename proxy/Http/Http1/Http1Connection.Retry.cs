@@ -162,6 +162,7 @@ internal sealed partial class Http1Connection
             while (true)
             {
                 _upstreamHost = endpoint.AddressText;
+                _attemptNumber = retries + 1;
                 var attempt = await SendAttemptAsync(route, action, cluster, endpoint, policy.PerTryTimeout, deadline).ConfigureAwait(false);
                 if (StreamExpired is var expired and not StreamTimeoutKind.None)
                 {

@@ -579,6 +579,11 @@ internal sealed partial class Http1Connection
             WriteAddedHeaders(writer, mutations, _request);
         }
 
+        if (route.VirtualHost.IncludeRequestAttemptCount)
+        {
+            WriteAttemptCount(writer, _attemptNumber);
+        }
+
         writer.Write("\r\n"u8);
     }
 
@@ -619,6 +624,11 @@ internal sealed partial class Http1Connection
         if (hasMutations)
         {
             WriteAddedHeaders(writer, mutations, response);
+        }
+
+        if (route.VirtualHost.IncludeAttemptCountInResponse)
+        {
+            WriteAttemptCount(writer, _attemptNumber);
         }
 
         if (!keepAlive)
@@ -664,6 +674,15 @@ internal sealed partial class Http1Connection
         }
 
         return false;
+    }
+
+    private static void WriteAttemptCount(PipeWriter writer, int attempt)
+    {
+        var span = writer.GetSpan(40);
+        "x-envoy-attempt-count: "u8.CopyTo(span);
+        Utf8Formatter.TryFormat(attempt, span[23..], out var digits);
+        "\r\n"u8.CopyTo(span[(23 + digits)..]);
+        writer.Advance(25 + digits);
     }
 
     /// <param name="head">The head the headers join (for add-if-absent and overwrite-if-exists); null for a local reply, which has none.</param>

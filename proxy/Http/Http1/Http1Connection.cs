@@ -23,6 +23,9 @@ internal sealed partial class Http1Connection : IDisposable
     private readonly byte[] _remoteAddressText;
     private readonly TimeProvider _time;
     private CancellationTokenSource _requestTimeout;
+
+    // The try being sent (1 for the first); after the retries, the number of tries made.
+    private int _attemptNumber = 1;
     private CancellationToken _connectionClosed;
     private uint _random;
 
@@ -260,6 +263,7 @@ internal sealed partial class Http1Connection : IDisposable
 
     private void BeginRequest()
     {
+        _attemptNumber = 1;
         _requestStart = _time.GetTimestamp();
         _status = 0;
         _responseFlags = "-";

@@ -37,7 +37,7 @@ internal static partial class HttpContextForwarder
                 using var perTry = policy.PerTryTimeout > TimeSpan.Zero ? new CancellationTokenSource(policy.PerTryTimeout, time) : null;
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(
                     context.RequestAborted, deadline?.Token ?? CancellationToken.None, perTry?.Token ?? CancellationToken.None);
-                using var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol, body);
+                using var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol, body, retries + 1);
                 HttpResponseMessage? response = null;
                 UpstreamAttemptResult result;
                 var grpcStatus = -1;
@@ -119,7 +119,7 @@ internal static partial class HttpContextForwarder
                         // The route timeout covers the wait for the response head; streams go on.
                         deadline?.CancelAfter(Timeout.InfiniteTimeSpan);
                         perTry?.CancelAfter(Timeout.InfiniteTimeSpan);
-                        return await RelayResponseAsync(context, response, route, clusterStats, time, upstreamStart, head.StreamGuard).ConfigureAwait(false);
+                        return await RelayResponseAsync(context, response, route, clusterStats, time, upstreamStart, head.StreamGuard, retries + 1).ConfigureAwait(false);
                     }
                 }
 

@@ -310,7 +310,7 @@ internal static partial class HttpContextForwarder
     }
 
     /// <summary>Status, headers, body and trailers of the upstream response to the client.</summary>
-    private static async Task<string> RelayResponseAsync(HttpContext context, HttpResponseMessage response, Route route, ClusterStats clusterStats, TimeProvider time, long upstreamStart, StreamTimeoutGuard? streamGuard)
+    private static async Task<string> RelayResponseAsync(HttpContext context, HttpResponseMessage response, Route route, ClusterStats clusterStats, TimeProvider time, long upstreamStart, StreamTimeoutGuard? streamGuard, int attempts = 1)
     {
         context.Response.StatusCode = (int)response.StatusCode;
         var headers = context.Response.Headers;
@@ -318,6 +318,11 @@ internal static partial class HttpContextForwarder
         CopyResponseHeaders(response.Content.Headers, headers);
         headers["x-envoy-upstream-service-time"] = ((long)time.GetElapsedTime(upstreamStart).TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         ApplyResponseMutations(headers, route.ResponseHeaderMutations);
+        if (route.VirtualHost.IncludeAttemptCountInResponse)
+        {
+            headers[RouteTableTranslator.AttemptCountHeader] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         var completed = await CopyResponseBodyAsync(response, context, streamGuard).ConfigureAwait(false);
         if (!completed)
         {
@@ -386,7 +391,7 @@ internal static partial class HttpContextForwarder
         return LocalReplyAsync(context, 503, LocalReplies.Overflow);
     }
 
-    private static HttpRequestMessage BuildRequest(HttpContext context, HttpConnectionManagerConfig config, Route route, ClusterAction action, HttpContextRequestHead head, UpstreamEndpoint endpoint, UpstreamProtocol protocol, ReplayableRequestBody? replayable = null)
+    private static HttpRequestMessage BuildRequest(HttpContext context, HttpConnectionManagerConfig config, Route route, ClusterAction action, HttpContextRequestHead head, UpstreamEndpoint endpoint, UpstreamProtocol protocol, ReplayableRequestBody? replayable = null, int attempt = 1)
     {
         var request = context.Request;
         string pathAndQuery;
@@ -501,6 +506,11 @@ internal static partial class HttpContextForwarder
             }
 
             message.Headers.TryAddWithoutValidation(added.Name, added.Value);
+        }
+
+        if (route.VirtualHost.IncludeRequestAttemptCount)
+        {
+            message.Headers.TryAddWithoutValidation(RouteTableTranslator.AttemptCountHeader, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         return message;

@@ -50,7 +50,8 @@ internal static class RouteTableTranslator
     {
         FieldPolicy.RequireOnly(
             config, path, "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
-            "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config", "retry_policy", "require_tls");
+            "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config", "retry_policy", "require_tls",
+            "include_request_attempt_count", "include_attempt_count_in_response");
         if (config.Name.Length == 0)
         {
             throw new ConfigException(FieldPolicy.Join(path, "name"), "a virtual host needs a name", "Set name");
@@ -70,9 +71,15 @@ internal static class RouteTableTranslator
         var host = new VirtualHost(config.Name, domains)
         {
             FilterOverrides = Filters.HttpFilterOverrides.Translate(config.TypedPerFilterConfig, FieldPolicy.Join(path, "typed_per_filter_config")),
+            IncludeRequestAttemptCount = config.IncludeRequestAttemptCount,
+            IncludeAttemptCountInResponse = config.IncludeAttemptCountInResponse,
         };
-        var request = TranslateHeaders(config.RequestHeadersToAdd, config.RequestHeadersToRemove, path, "request_headers_to_add", "request_headers_to_remove");
-        var response = TranslateHeaders(config.ResponseHeadersToAdd, config.ResponseHeadersToRemove, path, "response_headers_to_add", "response_headers_to_remove");
+
+        // Herald writes x-envoy-attempt-count itself when asked: one arriving from the other side is dropped.
+        var requestRemoves = WithAttemptCount(config.RequestHeadersToRemove, config.IncludeRequestAttemptCount);
+        var responseRemoves = WithAttemptCount(config.ResponseHeadersToRemove, config.IncludeAttemptCountInResponse);
+        var request = TranslateHeaders(config.RequestHeadersToAdd, requestRemoves, path, "request_headers_to_add", "request_headers_to_remove");
+        var response = TranslateHeaders(config.ResponseHeadersToAdd, responseRemoves, path, "response_headers_to_add", "response_headers_to_remove");
         // Envoy: a virtual host's retry_policy applies to each of its routes that has none of its own.
         var hostRetry = config.RetryPolicy is null ? null : RetryPolicyTranslator.Translate(config.RetryPolicy, FieldPolicy.Join(path, "retry_policy"));
         var routes = new Route[config.Routes.Count];
@@ -103,6 +110,21 @@ internal static class RouteTableTranslator
 
         return host;
     }
+
+    private static RepeatedField<string> WithAttemptCount(RepeatedField<string> removes, bool include)
+    {
+        if (!include)
+        {
+            return removes;
+        }
+
+        var copy = new RepeatedField<string> { removes };
+        copy.Add(AttemptCountHeader);
+        return copy;
+    }
+
+    /// <summary>Envoy's header with the number of the try (request) or of tries made (response).</summary>
+    internal const string AttemptCountHeader = "x-envoy-attempt-count";
 
     private static string ValidateDomain(string domain, string path)
     {

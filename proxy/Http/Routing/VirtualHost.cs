@@ -19,6 +19,12 @@ internal sealed class VirtualHost
 
     public IReadOnlyList<Route> Routes => _routes;
 
+    /// <summary><c>include_request_attempt_count</c>: upstream requests carry <c>x-envoy-attempt-count</c> (1 for the first try).</summary>
+    public bool IncludeRequestAttemptCount { get; init; }
+
+    /// <summary><c>include_attempt_count_in_response</c>: responses carry <c>x-envoy-attempt-count</c> (tries made).</summary>
+    public bool IncludeAttemptCountInResponse { get; init; }
+
     /// <summary>typed_per_filter_config of the virtual host, or null.</summary>
     public Filters.HttpFilterOverrides? FilterOverrides { get; init; }
 

@@ -68,6 +68,45 @@ public sealed class RetryTests
         Assert.Equal(1, await herald.WaitForStatAsync("cluster.marked.upstream_rq_retry", v => v >= 1));
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AttemptCount_VirtualHostAsksForIt_EachTryNumberedAndResponseCountsTries(bool h2c)
+    {
+        var seenCounts = new ConcurrentQueue<string>();
+        var failFirst = FailFirst(503);
+        await using var upstream = await RecordingUpstream.StartAsync("counted");
+        upstream.Handler = async context =>
+        {
+            seenCounts.Enqueue(string.Join(",", context.Request.Headers["x-envoy-attempt-count"].ToArray()));
+            context.Response.Headers["x-envoy-attempt-count"] = "99";
+            await failFirst(context);
+        };
+        await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
+            .HttpListener("ingress", l =>
+            {
+                l.RawRoute(RetryRoute("/", "counted", "5xx", numRetries: 2));
+                l.VirtualHostFields["include_request_attempt_count"] = true;
+                l.VirtualHostFields["include_attempt_count_in_response"] = true;
+            })
+            .Cluster("counted", upstream.Port));
+        using var client = TestHttp.CreateClient();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, herald.ListenerUrl("ingress") + "/n");
+        request.Headers.TryAddWithoutValidation("x-envoy-attempt-count", "7");
+        if (h2c)
+        {
+            request.Version = HttpVersion.Version20;
+            request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["1", "2"], seenCounts.ToArray());
+        Assert.Equal("2", string.Join(",", response.Headers.GetValues("x-envoy-attempt-count")));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task RetryOn5xx_AlwaysFailing_LastResponseRelayedAndLimitExceededCounted()
     {

@@ -13,7 +13,7 @@ public sealed class RouteTableValidationTests
         { """{"most_specific_header_mutations_wins":true,"virtual_hosts":[]}""", "rc.most_specific_header_mutations_wins" },
         { """{"internal_only_headers":["x-internal"]}""", "rc.internal_only_headers" },
         { """{"virtual_hosts":[{"name":"vh","domains":["*"],"require_tls":"EXTERNAL_ONLY"}]}""", Vh0 + ".require_tls" },
-        { """{"virtual_hosts":[{"name":"vh","domains":["*"],"include_request_attempt_count":true}]}""", Vh0 + ".include_request_attempt_count" },
+        { """{"virtual_hosts":[{"name":"vh","domains":["*"],"hedge_policy":{"initial_requests":2}}]}""", Vh0 + ".hedge_policy" },
         { Route("""{"match":{"prefix":"/"},"route":{"cluster":"c"},"decorator":{"operation":"op"}}"""), R0 + ".decorator" },
         { Route("""{"match":{"prefix":"/"},"non_forwarding_action":{}}"""), R0 + ".non_forwarding_action" },
         { Route("""{"match":{"prefix":"/","grpc":{}},"route":{"cluster":"c"}}"""), R0 + ".match.grpc" },

@@ -63,15 +63,21 @@ public sealed class BootstrapBuilder
             hcm[field] = value?.DeepClone();
         }
 
+        var virtualHost = new JsonObject
+        {
+            ["name"] = "all",
+            ["domains"] = new JsonArray("*"),
+            ["routes"] = options.Routes.DeepClone(),
+        };
+        foreach (var (field, value) in options.VirtualHostFields)
+        {
+            virtualHost[field] = value?.DeepClone();
+        }
+
         hcm["route_config"] = new JsonObject
         {
             ["name"] = name + "_routes",
-            ["virtual_hosts"] = new JsonArray(new JsonObject
-            {
-                ["name"] = "all",
-                ["domains"] = new JsonArray("*"),
-                ["routes"] = options.Routes.DeepClone(),
-            }),
+            ["virtual_hosts"] = new JsonArray(virtualHost),
         };
         var filters = (JsonArray)options.HttpFilters.DeepClone();
         filters.Add(new JsonObject

@@ -24,6 +24,9 @@ public sealed class HttpListenerOptions
     /// <summary>HTTP filters (Envoy JSON: name and typed_config) placed before the router.</summary>
     public JsonArray HttpFilters { get; } = [];
 
+    /// <summary>Extra fields of the one virtual host (for example include_request_attempt_count).</summary>
+    public JsonObject VirtualHostFields { get; } = [];
+
     /// <summary>A prefix route to one cluster, with an optional route timeout ("1s") and hash policies.</summary>
     public HttpListenerOptions Route(string prefix, string cluster, string? timeout = null, params JsonObject[] hashPolicy)
     {
