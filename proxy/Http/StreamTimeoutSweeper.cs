@@ -32,6 +32,22 @@ internal sealed class StreamTimeoutSweeper
 
     public TimeProvider Time { get; }
 
+    /// <summary>
+    /// The usual expiry: cancel the <see cref="CancellationTokenSource"/> given as state. It runs on
+    /// the sweeper's thread, so the wait it bounded may just have ended and disposed the source.
+    /// </summary>
+    public static Action<object?> CancelSource { get; } = static state =>
+    {
+        try
+        {
+            ((CancellationTokenSource?)state)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The wait it bounded is over.
+        }
+    };
+
     /// <summary>Guards alive (armed or pooled); for tests.</summary>
     internal int GuardCount
     {

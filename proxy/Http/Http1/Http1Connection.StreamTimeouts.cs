@@ -15,19 +15,6 @@ internal sealed partial class Http1Connection
     private CancellationTokenSource? _bridgeCancel;
     private StreamTimeoutGuard? _routeTimer;
 
-    // On the sweeper's thread; the source may just have been replaced and disposed.
-    private static readonly Action<object?> CancelSource = static state =>
-    {
-        try
-        {
-            ((CancellationTokenSource?)state)?.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The wait it bounded is over.
-        }
-    };
-
     private StreamTimeoutKind StreamExpired => _streamGuard?.Expired ?? StreamTimeoutKind.None;
 
     /// <summary>Arms the stream timers for this request; nothing is allocated when neither applies.</summary>

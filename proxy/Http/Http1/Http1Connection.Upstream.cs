@@ -370,8 +370,8 @@ internal sealed partial class Http1Connection
     /// </summary>
     private void StartRouteTimer(TimeSpan timeout)
     {
-        _routeTimer ??= StreamTimeoutSweeper.For(_time).Rent(CancelSource, null);
-        _routeTimer.SetCallback(CancelSource, _requestTimeout);
+        _routeTimer ??= StreamTimeoutSweeper.For(_time).Rent(StreamTimeoutSweeper.CancelSource, null);
+        _routeTimer.SetCallback(StreamTimeoutSweeper.CancelSource, _requestTimeout);
         _routeTimer.Start(TimeSpan.Zero, timeout);
     }
 

@@ -163,7 +163,7 @@ internal static partial class HttpContextForwarder
         var requestAborted = context.RequestAborted;
         using var expired = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
         var sweeper = manager.StreamSweeper;
-        var guard = sweeper.Rent(CancelStream, expired);
+        var guard = sweeper.Rent(StreamTimeoutSweeper.CancelSource, expired);
         head.StreamGuard = guard;
         context.RequestAborted = expired.Token;
         string flags;
@@ -206,19 +206,6 @@ internal static partial class HttpContextForwarder
 
         return await HttpFilterHook.WriteReplyAsync(context, reply).ConfigureAwait(false);
     }
-
-    // On the sweeper's thread; the stream may have ended (and disposed the source) just before.
-    private static readonly Action<object?> CancelStream = static state =>
-    {
-        try
-        {
-            ((CancellationTokenSource)state!).Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Ended at the same moment: nothing left to cancel.
-        }
-    };
 
     private static async Task<string> ForwardToEndpointCoreAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {
