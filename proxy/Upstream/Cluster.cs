@@ -153,6 +153,26 @@ internal sealed class Cluster : IAsyncDisposable
     }
 
     /// <summary>
+    /// An endpoint for a retry, as Envoy's previous_hosts predicate: a host not tried yet when the
+    /// load balancer offers one within a few picks; with one host (or a hash that pins one) it is reused.
+    /// </summary>
+    public UpstreamEndpoint? PickForRetry(in LoadBalancerContext context, List<UpstreamEndpoint> tried)
+    {
+        UpstreamEndpoint? candidate = null;
+        var picks = Math.Max(3, tried.Count + 2);
+        for (var i = 0; i < picks; i++)
+        {
+            candidate = Pick(in context);
+            if (candidate is null || !tried.Contains(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return candidate;
+    }
+
+    /// <summary>
     /// STATIC: takes the configured endpoints at once. STRICT_DNS and LOGICAL_DNS: completes
     /// after the first resolution (successful or not), then re-resolves every dns_refresh_rate.
     /// </summary>

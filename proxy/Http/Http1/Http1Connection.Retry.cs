@@ -231,7 +231,8 @@ internal sealed partial class Http1Connection
                 }
 
                 (tried ??= []).Add(endpoint);
-                var next = PickRetryEndpoint(cluster, action, tried);
+                var next = cluster.PickForRetry(
+                    new LoadBalancerContext(action.HashPolicies.Count > 0 ? action.ComputeHash(_request) : null, OriginalDestination), tried);
                 if (next is null)
                 {
                     _responseFlags = "UH";
@@ -248,28 +249,6 @@ internal sealed partial class Http1Connection
                 breakers.ReleaseRetry();
             }
         }
-    }
-
-    /// <summary>
-    /// Envoy's previous_hosts predicate: a retry goes to a host not tried yet when the load
-    /// balancer offers one within a few picks; with one host (or a hash that pins one) it is reused.
-    /// </summary>
-    private UpstreamEndpoint? PickRetryEndpoint(Cluster cluster, ClusterAction action, List<UpstreamEndpoint> tried)
-    {
-        ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(_request) : null;
-        var context = new LoadBalancerContext(hash, OriginalDestination);
-        UpstreamEndpoint? candidate = null;
-        var picks = Math.Max(3, tried.Count + 2);
-        for (var i = 0; i < picks; i++)
-        {
-            candidate = cluster.Pick(context);
-            if (candidate is null || !tried.Contains(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return candidate;
     }
 
     /// <summary>One attempt: connect or reuse, send the head and the kept body, read the response head.</summary>

@@ -141,7 +141,8 @@ internal static partial class HttpContextForwarder
                 }
 
                 (tried ??= []).Add(endpoint);
-                var next = PickRetryEndpoint(cluster, action, head, originalDestination, tried);
+                var next = cluster.PickForRetry(
+                    new LoadBalancerContext(action.HashPolicies.Count > 0 ? action.ComputeHash(head) : null, originalDestination), tried);
                 if (next is null)
                 {
                     await LocalReplyAsync(context, 503, LocalReplies.NoHealthyUpstream).ConfigureAwait(false);
@@ -158,25 +159,6 @@ internal static partial class HttpContextForwarder
                 breakers.ReleaseRetry();
             }
         }
-    }
-
-    /// <summary>Envoy's previous_hosts predicate: prefer a host not tried yet; with one host, reuse it.</summary>
-    private static UpstreamEndpoint? PickRetryEndpoint(Cluster cluster, ClusterAction action, HttpContextRequestHead head, IPEndPoint? originalDestination, List<UpstreamEndpoint> tried)
-    {
-        ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(head) : null;
-        var context = new LoadBalancerContext(hash, originalDestination);
-        UpstreamEndpoint? candidate = null;
-        var picks = Math.Max(3, tried.Count + 2);
-        for (var i = 0; i < picks; i++)
-        {
-            candidate = cluster.Pick(context);
-            if (candidate is null || !tried.Contains(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return candidate;
     }
 
     /// <summary>A response header's first value, for retriable_headers (only on policies that list them).</summary>
