@@ -340,7 +340,7 @@ internal sealed partial class Http1Connection
                 var grpcStatus = response.TryGetValue("grpc-status"u8, out var grpc) && grpc.Length is > 0 and < 3
                     && System.Buffers.Text.Utf8Parser.TryParse(grpc, out int parsed, out var used) && used == grpc.Length ? parsed : -1;
                 var headersMatched = action.RetryPolicy is { ChecksHeaders: true } retryPolicy
-                    && retryPolicy.MatchesRetriableHeaders(response, static (head, name, out value) => head.TryGetValue(System.Text.Encoding.ASCII.GetBytes(name), out value));
+                    && retryPolicy.MatchesRetriableHeaders(response, static (head, condition, out value) => head.TryGetValue(condition.NameBytes, out value));
                 var attempt = new Http1Attempt(UpstreamAttemptResult.Response(response.StatusCode), connection, grpcStatus, headersMatched);
                 connection = null;
                 return attempt;

@@ -162,8 +162,9 @@ internal static partial class HttpContextForwarder
     }
 
     /// <summary>A response header's first value, for retriable_headers (only on policies that list them).</summary>
-    private static bool ResponseHeader(HttpResponseMessage response, string name, out ReadOnlySpan<byte> value)
+    private static bool ResponseHeader(HttpResponseMessage response, HeaderCondition condition, out ReadOnlySpan<byte> value)
     {
+        var name = condition.Name;
         if (response.Headers.NonValidated.TryGetValues(name, out var values)
             || response.Content.Headers.NonValidated.TryGetValues(name, out values))
         {

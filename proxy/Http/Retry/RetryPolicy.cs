@@ -3,8 +3,8 @@ using Herald.Proxy.Upstream;
 
 namespace Herald.Proxy.Http.Retry;
 
-/// <summary>Looks a response header up by its lower-case name.</summary>
-internal delegate bool HeaderLookup<in TState>(TState state, string lowerCaseName, out ReadOnlySpan<byte> value);
+/// <summary>Looks up the response header a condition names (by its string or byte name, as the head keeps it).</summary>
+internal delegate bool HeaderLookup<in TState>(TState state, Routing.HeaderCondition condition, out ReadOnlySpan<byte> value);
 
 /// <summary>A route's validated <c>retry_policy</c>: when to try again, how often and how long to wait.</summary>
 internal sealed class RetryPolicy
@@ -44,7 +44,7 @@ internal sealed class RetryPolicy
     {
         foreach (var condition in RetriableHeaders)
         {
-            var found = lookup(state, condition.Name, out var value);
+            var found = lookup(state, condition, out var value);
             if (condition.MatchesValue(found, value))
             {
                 return true;

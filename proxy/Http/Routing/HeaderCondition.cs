@@ -23,6 +23,9 @@ internal sealed class HeaderCondition
     /// <summary>The header's lower-case name (for response headers, looked up by the caller).</summary>
     public string Name => _selector.Name;
 
+    /// <summary><see cref="Name"/> as ASCII bytes.</summary>
+    public ReadOnlySpan<byte> NameBytes => _selector.NameBytes;
+
     /// <summary>Applies the condition to a header looked up elsewhere (response headers for retries).</summary>
     public bool MatchesValue(bool found, ReadOnlySpan<byte> value)
     {

@@ -30,6 +30,9 @@ internal sealed class HeaderSelector
 
     public string Name { get; }
 
+    /// <summary><see cref="Name"/> as ASCII bytes.</summary>
+    public ReadOnlySpan<byte> NameBytes => _name;
+
     /// <summary>Null when the name is a pseudo header Herald does not know.</summary>
     public static HeaderSelector? Create(string name)
     {

@@ -126,9 +126,9 @@ public sealed class RetryPolicyTranslatorTests
         Assert.False(policy.RetriesResponse(200, -1, headersMatched: true));
     }
 
-    private static bool Lookup(Dictionary<string, string> headers, string name, out ReadOnlySpan<byte> value)
+    private static bool Lookup(Dictionary<string, string> headers, Herald.Proxy.Http.Routing.HeaderCondition condition, out ReadOnlySpan<byte> value)
     {
-        if (headers.TryGetValue(name, out var text))
+        if (headers.TryGetValue(condition.Name, out var text))
         {
             value = System.Text.Encoding.ASCII.GetBytes(text);
             return true;
