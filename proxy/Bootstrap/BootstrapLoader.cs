@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Envoy.Config.Bootstrap.V3;
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using Herald.Proxy.Config;
 using Herald.Xds;
 using YamlDotNet.Core;
@@ -44,12 +45,14 @@ internal static class BootstrapLoader
     {
         try
         {
+            TypeRegistry registry;
             using (var document = JsonDocument.Parse(json))
             {
-                JsonShapeValidator.Validate(document.RootElement, new T().Descriptor, string.Empty);
+                registry = EnvoyTypeRegistry.ForTypeNames(JsonShapeValidator.TypeNames(document.RootElement));
+                JsonShapeValidator.Validate(document.RootElement, new T().Descriptor, string.Empty, registry);
             }
 
-            var parser = new JsonParser(JsonParser.Settings.Default.WithTypeRegistry(EnvoyTypeRegistry.ConfigRegistry).WithIgnoreUnknownFields(false));
+            var parser = new JsonParser(JsonParser.Settings.Default.WithTypeRegistry(registry).WithIgnoreUnknownFields(false));
             return parser.Parse<T>(json);
         }
         catch (InvalidProtocolBufferException e)

@@ -12,7 +12,7 @@ namespace Herald.Proxy.Bootstrap;
 /// </summary>
 internal static class JsonShapeValidator
 {
-    public static void Validate(JsonElement element, MessageDescriptor descriptor, string path)
+    public static void Validate(JsonElement element, MessageDescriptor descriptor, string path, TypeRegistry registry)
     {
         if (IsWellKnown(descriptor))
         {
@@ -31,7 +31,7 @@ internal static class JsonShapeValidator
 
         if (descriptor.FullName == "google.protobuf.Any")
         {
-            ValidateAny(element, path);
+            ValidateAny(element, path, registry);
             return;
         }
 
@@ -67,17 +67,51 @@ internal static class JsonShapeValidator
                 var index = 0;
                 foreach (var item in property.Value.EnumerateArray())
                 {
-                    Validate(item, field.MessageType, $"{fieldPath}[{index++}]");
+                    Validate(item, field.MessageType, $"{fieldPath}[{index++}]", registry);
                 }
             }
             else
             {
-                Validate(property.Value, field.MessageType, fieldPath);
+                Validate(property.Value, field.MessageType, fieldPath, registry);
             }
         }
     }
 
-    private static void ValidateAny(JsonElement element, string path)
+    /// <summary>The message names of every <c>@type</c> in the document, for its type registry.</summary>
+    public static IReadOnlyCollection<string> TypeNames(JsonElement root)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        Collect(root, names);
+        return names;
+
+        static void Collect(JsonElement element, HashSet<string> names)
+        {
+            if (element.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in element.EnumerateArray())
+                {
+                    Collect(item, names);
+                }
+            }
+            else if (element.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (property.Name == "@type" && property.Value.ValueKind == JsonValueKind.String)
+                    {
+                        var typeUrl = property.Value.GetString() ?? string.Empty;
+                        names.Add(typeUrl[(typeUrl.LastIndexOf('/') + 1)..]);
+                    }
+                    else
+                    {
+                        Collect(property.Value, names);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void ValidateAny(JsonElement element, string path, TypeRegistry registry)
     {
         if (!element.TryGetProperty("@type", out var typeProperty) || typeProperty.ValueKind != JsonValueKind.String)
         {
@@ -86,7 +120,7 @@ internal static class JsonShapeValidator
 
         var typeUrl = typeProperty.GetString() ?? string.Empty;
         var name = typeUrl[(typeUrl.LastIndexOf('/') + 1)..];
-        var descriptor = EnvoyTypeRegistry.ConfigRegistry.Find(name);
+        var descriptor = registry.Find(name);
         if (descriptor is null)
         {
             throw new ConfigException(Display(path), $"unknown type '{typeUrl}'", "Use a type Herald supports; see docs/configuration.md");
@@ -115,7 +149,7 @@ internal static class JsonShapeValidator
         }
 
         using var document = JsonDocument.Parse(StripType(element));
-        Validate(document.RootElement, descriptor, path);
+        Validate(document.RootElement, descriptor, path, registry);
     }
 
     private static string StripType(JsonElement element)
