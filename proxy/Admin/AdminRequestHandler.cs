@@ -110,6 +110,7 @@ internal sealed class AdminRequestHandler(AdminContext context, CancellationToke
             return;
         }
 
+        RuntimeStats.Refresh(context.Stats);
         var stats = StatsQuery.Create(query["filter"].ToString(), query.ContainsKey("usedonly"), out var error);
         if (stats is null)
         {

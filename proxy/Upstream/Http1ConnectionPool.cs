@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -17,7 +16,9 @@ internal sealed class Http1ConnectionPool : IAsyncDisposable
     /// <summary>Idle connections kept per endpoint; more are closed when returned.</summary>
     public const int MaxIdle = 1024;
 
-    private readonly ConcurrentStack<Http1UpstreamConnection> _idle = new();
+    // A plain stack under a lock: ConcurrentStack allocated a node on every return.
+    private readonly Stack<Http1UpstreamConnection> _idle = new();
+    private readonly Lock _idleLock = new();
     private int _idleCount;
     private bool _disposed;
 
@@ -46,7 +47,7 @@ internal sealed class Http1ConnectionPool : IAsyncDisposable
     /// <summary>An idle connection if one is usable, else null (the caller connects).</summary>
     public Http1UpstreamConnection? TryRentIdle()
     {
-        while (_idle.TryPop(out var connection))
+        while (TryPop(out var connection))
         {
             Interlocked.Decrement(ref _idleCount);
             if (connection.IsUsable())
@@ -138,7 +139,18 @@ internal sealed class Http1ConnectionPool : IAsyncDisposable
             return;
         }
 
-        _idle.Push(connection);
+        lock (_idleLock)
+        {
+            _idle.Push(connection);
+        }
+    }
+
+    private bool TryPop(out Http1UpstreamConnection connection)
+    {
+        lock (_idleLock)
+        {
+            return _idle.TryPop(out connection!);
+        }
     }
 
     internal void OnClosed()
@@ -150,7 +162,7 @@ internal sealed class Http1ConnectionPool : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         Volatile.Write(ref _disposed, true);
-        while (_idle.TryPop(out var connection))
+        while (TryPop(out var connection))
         {
             connection.Abort();
         }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Upstream;
+using System.Runtime.CompilerServices;
 
 namespace Herald.Proxy.Http.Http1;
 
@@ -65,6 +66,7 @@ internal sealed partial class Http1Connection
     private Task<BodyOutcome> RelayRequestBodyAsync(PipeWriter upstream) =>
         RelayBodyAsync(_input, upstream, _request.IsChunked ? -1 : _request.ContentLength, fromDownstream: true).AsTask();
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<BodyOutcome> RelayResponseBodyAsync(Http1UpstreamConnection connection, Http1ResponseHead response, BodyFraming framing)
     {
         switch (framing)
@@ -112,6 +114,7 @@ internal sealed partial class Http1Connection
     /// negative) verbatim, following the framing to find its end. A framing error relays
     /// nothing of the bad bytes.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<BodyOutcome> RelayBodyAsync(PipeReader from, PipeWriter to, long contentLength, bool fromDownstream)
     {
         var chunked = contentLength < 0;
@@ -175,6 +178,7 @@ internal sealed partial class Http1Connection
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<BodyOutcome> FlushDownstreamAsync()
     {
         var flush = await _output.FlushAsync().ConfigureAwait(false);

@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.IO.Pipelines;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Upstream;
+using System.Runtime.CompilerServices;
 
 namespace Herald.Proxy.Http.Http1;
 
@@ -12,6 +13,7 @@ internal sealed partial class Http1Connection
     private const int MaxResponseHeadBytes = 96 * 1024;
     private const int MaxResponseHeaders = 200;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardHttp1Async(Route route, ClusterAction action, Cluster cluster, UpstreamEndpoint endpoint)
     {
         var clusterStats = cluster.Stats;
@@ -297,6 +299,7 @@ internal sealed partial class Http1Connection
     };
 
     /// <param name="cancellationToken">The retry path's per-try and route deadline: cancelling throws.</param>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ResponseOutcome> ReadResponseHeadAsync(
         Http1UpstreamConnection connection, Http1ResponseHead response, TimeSpan timeout, Task<BodyOutcome>? bodyTask, CancellationToken cancellationToken = default)
     {

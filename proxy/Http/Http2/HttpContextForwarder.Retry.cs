@@ -23,7 +23,7 @@ internal static partial class HttpContextForwarder
         var invoker = manager.HttpClients.Get(cluster);
         var request = context.Request;
         var hasBody = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? (request.ContentLength > 0);
-        using var body = hasBody ? new ReplayableRequestBody(request.Body, request.ContentLength) : null;
+        using var body = hasBody ? new ReplayableRequestBody(request.BodyReader, request.ContentLength) : null;
         using var deadline = action.Timeout > TimeSpan.Zero ? new CancellationTokenSource(action.Timeout, time) : null;
         var upstreamStart = time.GetTimestamp();
         List<UpstreamEndpoint>? tried = null;

@@ -403,7 +403,7 @@ internal static partial class HttpContextForwarder
         var hasBody = bodyDetection?.CanHaveBody ?? (request.ContentLength > 0);
         if (hasBody)
         {
-            message.Content = replayable?.CreateContent() ?? new StreamingContent(request.Body, request.ContentLength, head.StreamGuard);
+            message.Content = replayable?.CreateContent() ?? new StreamingContent(request.BodyReader, request.ContentLength, head.StreamGuard);
         }
 
         var sawRequestId = false;
@@ -575,10 +575,16 @@ internal static partial class HttpContextForwarder
         }
     }
 
+    /// <summary>
+    /// Reads the upstream body straight into Kestrel's response buffers: no copy buffer per
+    /// stream (hundreds in flight outran the shared array pool, so each was allocated).
+    /// </summary>
+    /// <summary>At least this much response buffer is offered to each upstream read.</summary>
+    private const int BodyReadSize = 4096;
+
     private static async Task<bool> CopyResponseBodyAsync(HttpResponseMessage response, HttpContext context, StreamTimeoutGuard? streamGuard)
     {
-        var body = context.Response.Body;
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        var writer = context.Response.BodyWriter;
         try
         {
             await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
@@ -587,7 +593,7 @@ internal static partial class HttpContextForwarder
                 int read;
                 try
                 {
-                    read = await stream.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+                    read = await stream.ReadAsync(writer.GetMemory(BodyReadSize), context.RequestAborted).ConfigureAwait(false);
                     streamGuard?.Touch();
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException)
@@ -602,17 +608,17 @@ internal static partial class HttpContextForwarder
                     return true;
                 }
 
-                await body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
-                await body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                writer.Advance(read);
+                var flushed = await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                if (flushed.IsCanceled || flushed.IsCompleted)
+                {
+                    return false;
+                }
             }
         }
         catch (OperationCanceledException)
         {
             return false;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

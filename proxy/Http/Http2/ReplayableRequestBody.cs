@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using Herald.Proxy.Http.Retry;
 
@@ -11,7 +12,7 @@ namespace Herald.Proxy.Http.Http2;
 /// </summary>
 internal sealed class ReplayableRequestBody : IDisposable
 {
-    private readonly Stream _source;
+    private readonly PipeReader _source;
     private readonly long? _length;
     private byte[]? _kept;
     private int _keptLength;
@@ -20,7 +21,7 @@ internal sealed class ReplayableRequestBody : IDisposable
     private volatile bool _overflowed;
     private volatile bool _serializing;
 
-    public ReplayableRequestBody(Stream source, long? length)
+    public ReplayableRequestBody(PipeReader source, long? length)
     {
         _source = source;
         _length = length;
@@ -62,7 +63,20 @@ internal sealed class ReplayableRequestBody : IDisposable
             return;
         }
 
-        _kept ??= System.Buffers.ArrayPool<byte>.Shared.Rent(RetryPolicy.MaxReplayBodyBytes);
+        // Grown as the body arrives: most bodies are far smaller than the bound.
+        var needed = _keptLength + data.Length;
+        if (_kept is null || _kept.Length < needed)
+        {
+            var grown = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Min(RetryPolicy.MaxReplayBodyBytes, (_kept?.Length ?? 512) * 2)));
+            if (_kept is not null)
+            {
+                _kept.AsSpan(0, _keptLength).CopyTo(grown);
+                System.Buffers.ArrayPool<byte>.Shared.Return(_kept);
+            }
+
+            _kept = grown;
+        }
+
         data.CopyTo(_kept.AsSpan(_keptLength));
         _keptLength += data.Length;
     }
@@ -75,27 +89,31 @@ internal sealed class ReplayableRequestBody : IDisposable
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
             owner._serializing = true;
-            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
             try
             {
                 while (true)
                 {
-                    var read = await owner._source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                    var result = await owner._source.ReadAsync(cancellationToken).ConfigureAwait(false);
                     owner._consumed = true;
-                    if (read == 0)
+                    var buffer = result.Buffer;
+                    foreach (var segment in buffer)
                     {
-                        owner._completed = true;
+                        owner.Keep(segment.Span);
+                        await stream.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    owner._source.AdvanceTo(buffer.End);
+                    if (result.IsCompleted || result.IsCanceled)
+                    {
+                        owner._completed = result.IsCompleted;
                         break;
                     }
 
-                    owner.Keep(buffer.AsSpan(0, read));
-                    await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                     await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
             finally
             {
-                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
                 owner._serializing = false;
             }
         }

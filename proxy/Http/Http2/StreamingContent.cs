@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 
 namespace Herald.Proxy.Http.Http2;
@@ -5,14 +6,16 @@ namespace Herald.Proxy.Http.Http2;
 /// <summary>
 /// Request content that copies the downstream body as it arrives and flushes every write,
 /// so streaming calls (gRPC client and bidirectional streams) are not held back by buffering.
+/// It writes Kestrel's own request buffers, so no copy buffer is rented per stream (with
+/// hundreds of streams in flight, rented buffers outran the shared pool and were allocated).
 /// </summary>
 internal sealed class StreamingContent : HttpContent
 {
-    private readonly Stream _source;
+    private readonly PipeReader _source;
     private readonly long? _length;
     private readonly StreamTimeoutGuard? _streamGuard;
 
-    public StreamingContent(Stream source, long? length, StreamTimeoutGuard? streamGuard = null)
+    public StreamingContent(PipeReader source, long? length, StreamTimeoutGuard? streamGuard = null)
     {
         _source = source;
         _length = length;
@@ -24,25 +27,26 @@ internal sealed class StreamingContent : HttpContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
-        try
+        while (true)
         {
-            while (true)
+            var result = await _source.ReadAsync(cancellationToken).ConfigureAwait(false);
+            _streamGuard?.Touch();
+            var buffer = result.Buffer;
+            foreach (var segment in buffer)
             {
-                var read = await _source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                _streamGuard?.Touch();
-                if (read == 0)
-                {
-                    break;
-                }
+                await stream.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+            }
 
-                await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            _source.AdvanceTo(buffer.End);
+            if (!buffer.IsEmpty)
+            {
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                break;
+            }
         }
     }
 

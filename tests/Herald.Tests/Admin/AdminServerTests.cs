@@ -115,6 +115,22 @@ public sealed class AdminServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Stats_Read_RuntimeMemoryGaugesCurrent()
+    {
+        var before = GC.GetTotalAllocatedBytes(precise: false);
+
+        var text = await _client.GetStringAsync("/stats?filter=%5E(runtime%7Cserver%5C.memory)");
+
+        var values = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(": "))
+            .ToDictionary(parts => parts[0], parts => long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(["runtime.allocated_bytes", "runtime.gc_collections", "server.memory_allocated", "server.memory_heap_size"], values.Keys.Order());
+        Assert.True(values["runtime.allocated_bytes"] >= before, $"allocated {values["runtime.allocated_bytes"]} < {before} read before the request");
+        Assert.True(values["server.memory_allocated"] > 0);
+        Assert.True(values["server.memory_heap_size"] >= values["server.memory_allocated"] / 2);
+    }
+
+    [Fact]
     public async Task Stats_TextAndPrometheusAndJson_AnswerOverHttp()
     {
         _stats.Counter(StatKey.Cluster("a", "upstream_rq_total")).Add(7);
@@ -124,7 +140,7 @@ public sealed class AdminServerTests : IAsyncLifetime
         var prometheus = await _client.GetAsync("/stats/prometheus?filter=cluster%5C.a%5C.");
         var json = await _client.GetStringAsync("/stats?format=json&filter=rq_total");
 
-        Assert.Equal("cluster.a.upstream_rq_total: 7\n", text);
+        Assert.Equal("cluster.a.upstream_rq_total: 7\n", string.Concat(text.Split('\n').Where(line => line.StartsWith("cluster.", StringComparison.Ordinal)).Select(line => line + "\n")));
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", prometheus.Content.Headers.ContentType!.ToString());
         Assert.Equal(
             "# TYPE envoy_cluster_upstream_rq_total counter\nenvoy_cluster_upstream_rq_total{envoy_cluster_name=\"a\"} 7\n\n",
