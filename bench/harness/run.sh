@@ -721,6 +721,13 @@ row() {
 
 no_numbers() { row "$1" "$2" n/a n/a n/a n/a n/a 0 n/a; }
 
+# herald_allocated: bytes the Herald under test has allocated so far (its admin's
+# runtime.allocated_bytes gauge), or empty if the admin does not answer.
+herald_allocated() {
+    curl -s -m 2 "http://127.0.0.1:$HERALD_ADMIN_PORT/stats?filter=%5Eruntime%5C.allocated_bytes%24" 2>/dev/null \
+        | awk -F': ' '$1 == "runtime.allocated_bytes" { print $2 }'
+}
+
 # percent_of_core TICKS NANOSECONDS: CPU ticks as a share of one core over that wall time.
 percent_of_core() {
     awk -v t="$1" -v hz="$CLK_TCK" -v ns="$2" 'BEGIN { printf "%.0f", t / hz * 1e11 / ns }'
@@ -733,7 +740,8 @@ percent_of_core() {
 run_once() {
     local case=$1 target=$2 url=$3 out=$4 pids=() parsed root
     local before=0 after=0 own_before own_after machine_before machine_after start_ns ns
-    local rps requests p50 p99 errors cpu_us=- rss_mb=- busy=-
+    local rps requests p50 p99 errors cpu_us=- rss_mb=- busy=- allocated_before=""
+    [[ $target != herald ]] || allocated_before=$(herald_allocated)
     if [[ -n "${TARGET_PID[$target]:-}" ]]; then
         for root in ${TARGET_PID[$target]}; do
             mapfile -t -O "${#pids[@]}" pids < <(proc_tree "$root")
@@ -767,6 +775,11 @@ run_once() {
         # The share of its one core the proxy used: well below 100% means something
         # else (the loader core, most often) was the bottleneck.
         busy=$(percent_of_core $((after - before)) "$ns")
+    fi
+    if [[ -n "$allocated_before" && "${requests:-0}" -gt 0 ]]; then
+        local allocated_after
+        allocated_after=$(herald_allocated)
+        [[ -z "$allocated_after" ]] || note "herald, $case: $(( (allocated_after - allocated_before) / requests )) bytes allocated per request (runtime.allocated_bytes over the run, warm-up excluded)"
     fi
     RUN_ERRORS=${errors:-0}
     RUN_ROW=$(printf '%s\t' "${rps:-n/a}" "${p50:-n/a}" "${p99:-n/a}" "$cpu_us" "$rss_mb" "$RUN_ERRORS")$busy

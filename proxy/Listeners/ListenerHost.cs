@@ -257,7 +257,7 @@ internal sealed partial class ListenerHost : IAsyncDisposable
             return;
         }
 
-        using var connection = new Http1Connection(manager, context.Transport, context.RemoteEndPoint as IPEndPoint) { OriginalDestination = original };
+        using var connection = new Http1Connection(manager, Transport.DirectSendTransport.For(context), context.RemoteEndPoint as IPEndPoint) { OriginalDestination = original };
         await connection.RunAsync(context.ConnectionClosed, CloseRequested(context)).ConfigureAwait(false);
     }
 

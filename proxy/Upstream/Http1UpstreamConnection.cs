@@ -12,12 +12,12 @@ internal sealed class Http1UpstreamConnection
     private readonly Tls.TlsPipe? _tls;
     private int _closed;
 
-    public Http1UpstreamConnection(Http1ConnectionPool pool, ConnectionContext context)
+    public Http1UpstreamConnection(Http1ConnectionPool pool, ConnectionContext context, System.Net.Sockets.Socket socket)
     {
         _pool = pool;
         _context = context;
         Input = context.Transport.Input;
-        Output = context.Transport.Output;
+        Output = new Transport.SocketPipeWriter(socket, context.Transport.Output);
     }
 
     /// <summary>A connection to a TLS upstream: requests and responses go through <paramref name="tls"/>.</summary>
