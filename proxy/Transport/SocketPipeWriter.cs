@@ -14,13 +14,16 @@ namespace Herald.Proxy.Transport;
 /// the socket down as it would have. A failed send makes every later flush report the
 /// reader completed, as a pipe whose send loop hit the error does.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Complete disposes it: a pipe end's lifetime ends there.")]
 internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput) : PipeWriter
 {
     private const int MinimumBufferSize = 4096;
 
     private readonly Socket _socket = socket;
     private readonly PipeWriter _transportOutput = transportOutput;
-    private CancellationTokenSource? _flushCancellation;
+
+    // Made up front, so a cancel from another thread never misses a send just started.
+    private CancellationTokenSource _flushCancellation = new();
     private byte[]? _buffer;
     private int _length;
     private int _cancelRequested;
@@ -46,7 +49,7 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
         Volatile.Write(ref _cancelRequested, 1);
         try
         {
-            Volatile.Read(ref _flushCancellation)?.Cancel();
+            Volatile.Read(ref _flushCancellation).Cancel();
         }
         catch (ObjectDisposedException)
         {
@@ -58,6 +61,7 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
     {
         if (Interlocked.Exchange(ref _cancelRequested, 0) != 0)
         {
+            ResetCancellation();
             return new ValueTask<FlushResult>(new FlushResult(isCanceled: true, isCompleted: _broken));
         }
 
@@ -68,11 +72,10 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
         }
 
         // Bytes sent without waiting is the common case: no cancellation is registered then.
-        var cancellation = _flushCancellation ??= new CancellationTokenSource();
         ValueTask<int> sending;
         try
         {
-            sending = _socket.SendAsync(_buffer.AsMemory(0, _length), SocketFlags.None, cancellation.Token);
+            sending = _socket.SendAsync(_buffer.AsMemory(0, _length), SocketFlags.None, _flushCancellation.Token);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -98,7 +101,7 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
 
         _completed = true;
         ReleaseBuffer();
-        _flushCancellation?.Dispose();
+        _flushCancellation.Dispose();
         _transportOutput.Complete(exception);
     }
 
@@ -134,11 +137,7 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
         {
             // Part of the buffer may be gone: the caller ends the stream, as after a canceled pipe flush.
             Interlocked.Exchange(ref _cancelRequested, 0);
-            if (_flushCancellation is { } cancellation && !cancellation.TryReset())
-            {
-                cancellation.Dispose();
-                _flushCancellation = null;
-            }
+            ResetCancellation();
 
             _length = 0;
             ReleaseBuffer();
@@ -147,6 +146,15 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
         {
             return Broken();
+        }
+    }
+
+    private void ResetCancellation()
+    {
+        if (!_flushCancellation.TryReset())
+        {
+            _flushCancellation.Dispose();
+            Volatile.Write(ref _flushCancellation, new CancellationTokenSource());
         }
     }
 

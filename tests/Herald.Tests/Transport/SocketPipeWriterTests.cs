@@ -119,6 +119,8 @@ public sealed class SocketPipeWriterTests : IAsyncLifetime
     public async Task CancelPendingFlush_NoFlushPending_NextFlushCanceledAndItsBytesKept()
     {
         var writer = new SocketPipeWriter(_client, _transportOutput.Writer);
+        Write(writer, "0");
+        await writer.FlushAsync();
 
         writer.CancelPendingFlush();
         Write(writer, "abc");
@@ -129,7 +131,7 @@ public sealed class SocketPipeWriterTests : IAsyncLifetime
         Assert.True(canceled.IsCanceled);
         Assert.False(next.IsCanceled);
         // As with a pipe, a canceled flush leaves the bytes written; the next flush sends them.
-        Assert.Equal("abcdef", await ReceiveAsync(6));
+        Assert.Equal("0abcdef", await ReceiveAsync(7));
     }
 
     private static void Write(PipeWriter writer, string text)
