@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Upstream;
-using System.Runtime.CompilerServices;
 
 namespace Herald.Proxy.Http.Http1;
 

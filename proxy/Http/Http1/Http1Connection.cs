@@ -1,11 +1,11 @@
 using System.IO.Pipelines;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Herald.Proxy.Activation;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Upstream;
-using System.Runtime.CompilerServices;
 
 namespace Herald.Proxy.Http.Http1;
 

@@ -575,13 +575,13 @@ internal static partial class HttpContextForwarder
         }
     }
 
+    /// <summary>At least this much response buffer is offered to each upstream read.</summary>
+    private const int BodyReadSize = 4096;
+
     /// <summary>
     /// Reads the upstream body straight into Kestrel's response buffers: no copy buffer per
     /// stream (hundreds in flight outran the shared array pool, so each was allocated).
     /// </summary>
-    /// <summary>At least this much response buffer is offered to each upstream read.</summary>
-    private const int BodyReadSize = 4096;
-
     private static async Task<bool> CopyResponseBodyAsync(HttpResponseMessage response, HttpContext context, StreamTimeoutGuard? streamGuard)
     {
         var writer = context.Response.BodyWriter;
