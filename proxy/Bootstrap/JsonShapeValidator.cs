@@ -99,8 +99,7 @@ internal static class JsonShapeValidator
                 {
                     if (property.Name == "@type" && property.Value.ValueKind == JsonValueKind.String)
                     {
-                        var typeUrl = property.Value.GetString() ?? string.Empty;
-                        names.Add(typeUrl[(typeUrl.LastIndexOf('/') + 1)..]);
+                        names.Add(TypeName(property.Value.GetString() ?? string.Empty));
                     }
                     else
                     {
@@ -111,6 +110,8 @@ internal static class JsonShapeValidator
         }
     }
 
+    private static string TypeName(string typeUrl) => typeUrl[(typeUrl.LastIndexOf('/') + 1)..];
+
     private static void ValidateAny(JsonElement element, string path, TypeRegistry registry)
     {
         if (!element.TryGetProperty("@type", out var typeProperty) || typeProperty.ValueKind != JsonValueKind.String)
@@ -119,7 +120,7 @@ internal static class JsonShapeValidator
         }
 
         var typeUrl = typeProperty.GetString() ?? string.Empty;
-        var name = typeUrl[(typeUrl.LastIndexOf('/') + 1)..];
+        var name = TypeName(typeUrl);
         var descriptor = registry.Find(name);
         if (descriptor is null)
         {

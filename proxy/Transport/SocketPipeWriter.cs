@@ -85,7 +85,7 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
         if (sending.IsCompletedSuccessfully)
         {
             _ = sending.Result;
-            Sent();
+            ClearBuffer();
             return default;
         }
 
@@ -130,7 +130,7 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
         try
         {
             await sending.ConfigureAwait(false);
-            Sent();
+            ClearBuffer();
             return default;
         }
         catch (OperationCanceledException)
@@ -138,9 +138,7 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
             // Part of the buffer may be gone: the caller ends the stream, as after a canceled pipe flush.
             Interlocked.Exchange(ref _cancelRequested, 0);
             ResetCancellation();
-
-            _length = 0;
-            ReleaseBuffer();
+            ClearBuffer();
             return new FlushResult(isCanceled: true, isCompleted: false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
@@ -158,7 +156,8 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
         }
     }
 
-    private void Sent()
+    // Sent, or given up on: either way the bytes are no longer the writer's.
+    private void ClearBuffer()
     {
         _length = 0;
         ReleaseBuffer();
@@ -167,8 +166,7 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
     private FlushResult Broken()
     {
         _broken = true;
-        _length = 0;
-        ReleaseBuffer();
+        ClearBuffer();
         return new FlushResult(isCanceled: false, isCompleted: true);
     }
 

@@ -103,7 +103,7 @@ internal sealed class Http1ConnectionPool : IAsyncDisposable
         Stats.UpstreamCxTotal.Increment();
         Stats.UpstreamCxActive.Increment();
         var context = UpstreamSocketFactory.Create(socket);
-        return new Http1UpstreamConnection(this, context, socket);
+        return new Http1UpstreamConnection(this, context);
     }
 
     private async ValueTask<Http1UpstreamConnection> ConnectTlsAsync(Socket socket, Tls.UpstreamTlsConfig tls, CancellationToken cancellationToken)

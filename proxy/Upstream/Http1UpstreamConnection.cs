@@ -12,12 +12,13 @@ internal sealed class Http1UpstreamConnection
     private readonly Tls.TlsPipe? _tls;
     private int _closed;
 
-    public Http1UpstreamConnection(Http1ConnectionPool pool, ConnectionContext context, System.Net.Sockets.Socket socket)
+    public Http1UpstreamConnection(Http1ConnectionPool pool, ConnectionContext context)
     {
         _pool = pool;
         _context = context;
-        Input = context.Transport.Input;
-        Output = new Transport.SocketPipeWriter(socket, context.Transport.Output);
+        var transport = Transport.DirectSendTransport.For(context);
+        Input = transport.Input;
+        Output = transport.Output;
     }
 
     /// <summary>A connection to a TLS upstream: requests and responses go through <paramref name="tls"/>.</summary>

@@ -134,6 +134,21 @@ public sealed class SocketPipeWriterTests : IAsyncLifetime
         Assert.Equal("0abcdef", await ReceiveAsync(7));
     }
 
+    [Fact]
+    public async Task DirectSendTransportFor_SocketTransportConnection_OutputSendsToTheSocket()
+    {
+        // Upstream connections are made this way, and Kestrel's listeners use the same transport.
+        await using var context = Herald.Proxy.Upstream.UpstreamSocketFactory.Create(_client);
+
+        var transport = DirectSendTransport.For(context);
+        Write(transport.Output, "direct");
+        await transport.Output.FlushAsync();
+
+        Assert.IsType<SocketPipeWriter>(transport.Output);
+        Assert.Same(context.Transport.Input, transport.Input);
+        Assert.Equal("direct", await ReceiveAsync(6));
+    }
+
     private static void Write(PipeWriter writer, string text)
     {
         var bytes = Encoding.ASCII.GetBytes(text);
