@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Herald.Proxy.Async;
 
 namespace Herald.Proxy.Listeners;
 
@@ -55,7 +56,7 @@ internal static class ProtocolSniffer
         return SniffSlowAsync(input, timeout, time, startTimestamp, tlsStarted, cancellationToken);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private static async ValueTask<SniffResult> SniffSlowAsync(
         PipeReader input, TimeSpan timeout, TimeProvider time, long startTimestamp, bool tlsStarted, CancellationToken cancellationToken)
     {

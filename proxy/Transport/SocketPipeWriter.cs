@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using Herald.Proxy.Async;
 
 namespace Herald.Proxy.Transport;
 
@@ -121,7 +122,7 @@ internal sealed class SocketPipeWriter(Socket socket, PipeWriter transportOutput
         Complete(exception);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<FlushResult> WaitForSendAsync(ValueTask<int> sending, CancellationToken cancellationToken)
     {
         using var registration = cancellationToken.CanBeCanceled

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Herald.Proxy.Async;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Upstream;
 
@@ -66,7 +67,7 @@ internal sealed partial class Http1Connection
     private Task<BodyOutcome> RelayRequestBodyAsync(PipeWriter upstream) =>
         RelayBodyAsync(_input, upstream, _request.IsChunked ? -1 : _request.ContentLength, fromDownstream: true).AsTask();
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<BodyOutcome> RelayResponseBodyAsync(Http1UpstreamConnection connection, Http1ResponseHead response, BodyFraming framing)
     {
         switch (framing)
@@ -114,7 +115,7 @@ internal sealed partial class Http1Connection
     /// negative) verbatim, following the framing to find its end. A framing error relays
     /// nothing of the bad bytes.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<BodyOutcome> RelayBodyAsync(PipeReader from, PipeWriter to, long contentLength, bool fromDownstream)
     {
         var chunked = contentLength < 0;
@@ -178,7 +179,7 @@ internal sealed partial class Http1Connection
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<BodyOutcome> FlushDownstreamAsync()
     {
         var flush = await _output.FlushAsync().ConfigureAwait(false);

@@ -1,7 +1,8 @@
-using System.Buffers;
 using System.Buffers.Text;
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Herald.Proxy.Async;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Upstream;
 
@@ -13,7 +14,7 @@ internal sealed partial class Http1Connection
     private const int MaxResponseHeadBytes = 96 * 1024;
     private const int MaxResponseHeaders = 200;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardHttp1Async(Route route, ClusterAction action, Cluster cluster, UpstreamEndpoint endpoint)
     {
         var clusterStats = cluster.Stats;
@@ -299,7 +300,7 @@ internal sealed partial class Http1Connection
     };
 
     /// <param name="cancellationToken">The retry path's per-try and route deadline: cancelling throws.</param>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<ResponseOutcome> ReadResponseHeadAsync(
         Http1UpstreamConnection connection, Http1ResponseHead response, TimeSpan timeout, Task<BodyOutcome>? bodyTask, CancellationToken cancellationToken = default)
     {

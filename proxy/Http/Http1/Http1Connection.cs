@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Herald.Proxy.Activation;
+using Herald.Proxy.Async;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Upstream;
@@ -210,7 +211,7 @@ internal sealed partial class Http1Connection : IDisposable
         Malformed,
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<HeadOutcome> ReadRequestHeadAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -322,7 +323,7 @@ internal sealed partial class Http1Connection : IDisposable
     private string? HeaderText(HeaderKind kind) =>
         _request.Length > 0 && _request.TryGetValue(kind, out var value) ? Encoding.ASCII.GetString(value) : null;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleRequestAsync()
     {
         var route = _manager.Config.RouteTable.Match(_request);
@@ -369,7 +370,7 @@ internal sealed partial class Http1Connection : IDisposable
         return x;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardAsync(Route route, ClusterAction action)
     {
         // An h2c upgrade offer is declined by serving the request as HTTP/1.1 (Envoy does the same).
@@ -423,7 +424,7 @@ internal sealed partial class Http1Connection : IDisposable
         return await ForwardToClusterAsync(route, action, cluster).ConfigureAwait(false);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardToClusterAsync(Route route, ClusterAction action, Cluster cluster)
     {
         // Circuit breakers apply after the activation gate admitted the request.
