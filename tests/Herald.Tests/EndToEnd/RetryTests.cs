@@ -180,7 +180,9 @@ public sealed class RetryTests
         hanging.Handler = HangAsync;
         await using var good = await RecordingUpstream.StartAsync("good");
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
-            .HttpListener("ingress", l => l.RawRoute(RetryRoute("/", "pair", "5xx", numRetries: 1, perTryTimeout: "0.3s")))
+            // 1 s, not less: the healthy host's first answer through a freshly started Debug
+            // herald on a loaded 2-core machine took more than 0.3 s once (504).
+            .HttpListener("ingress", l => l.RawRoute(RetryRoute("/", "pair", "5xx", numRetries: 1, perTryTimeout: "1s")))
             .Cluster("pair", [hanging.Port, good.Port]));
         using var client = TestHttp.CreateClient();
         var clock = Stopwatch.StartNew();
