@@ -115,7 +115,7 @@ public sealed class AdminServerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Stats_Read_RuntimeMemoryGaugesCurrent()
+    public async Task Stats_Read_RuntimeMemoryAndJitGaugesCurrent()
     {
         var before = GC.GetTotalAllocatedBytes(precise: false);
 
@@ -124,7 +124,8 @@ public sealed class AdminServerTests : IAsyncLifetime
         var values = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split(": "))
             .ToDictionary(parts => parts[0], parts => long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal(["runtime.allocated_bytes", "runtime.gc_collections", "server.memory_allocated", "server.memory_heap_size"], values.Keys.Order());
+        Assert.Equal(["runtime.allocated_bytes", "runtime.gc_collections", "runtime.jit_compiled_methods", "runtime.jit_time_ms", "server.memory_allocated", "server.memory_heap_size"], values.Keys.Order());
+        Assert.True(values["runtime.jit_compiled_methods"] > 0, "this very request's handlers were JIT-compiled");
         Assert.True(values["runtime.allocated_bytes"] >= before, $"allocated {values["runtime.allocated_bytes"]} < {before} read before the request");
         Assert.True(values["server.memory_allocated"] > 0);
         Assert.True(values["server.memory_heap_size"] >= values["server.memory_allocated"] / 2);
