@@ -503,9 +503,6 @@ start_herald() {
     wait_ready herald "$pid" "$HERALD_ADMIN_PORT" || return 0
     note "herald (bench bootstrap) start to /ready as the harness saw it: $(( ($(date +%s%N) - start_ns) / 1000000 )) ms (curl polling every 10 ms; the start-to-ready target is measured on its own, see below)"
     proxy_started herald "$pid" "$HERALD_H1_PORT" "$HERALD_H2C_PORT" "$HERALD_GRPC_PORT"
-    [[ -n "${UNAVAILABLE[herald]:-}" ]] || settle_jit herald "$HERALD_ADMIN_PORT" \
-        "h1-c32=http://127.0.0.1:$HERALD_H1_PORT/" "h2c-c32-m10=http://127.0.0.1:$HERALD_H2C_PORT/" \
-        "grpc-c32-m10=http://127.0.0.1:$HERALD_GRPC_PORT/"
 }
 
 # jit_stat ADMIN_PORT GAUGE: one runtime.jit_* gauge of a Herald, or 0 if it does not answer.
@@ -523,30 +520,28 @@ jit_total() {
     echo "$total"
 }
 
-# settle_jit NAME "ADMIN_PORT..." CASE=URL...: load until the JIT's tier-up is over. A
+# settle_jit NAME "ADMIN_PORT..." CASE URL: load until the JIT's tier-up is over. A
 # JIT-compiled proxy re-compiles its hot methods optimized (tier 1) after ~30 calls each,
 # on the core it serves from; on one core that took ~10 s of load and ~1,000 methods, which
 # would land in the first measured rows (and dominate a 1,000 req/s row). nginx and HAProxy
-# have nothing to settle. Rounds of 2 s per case, until a round compiles fewer than 10
-# methods (at most 8 rounds); what it cost is noted.
+# have nothing to settle. Rounds of 2 s at full speed until a round compiles fewer than 10
+# methods (at most 8 rounds); what it cost is noted. Done per protocol just before its first
+# row, so a row's peak RSS still reflects only the protocols measured up to then.
 settle_jit() {
-    local name=$1 ports=$2 round=0 before after start_count start_ms spec unsettled=""
-    shift 2
+    local name=$1 ports=$2 case=$3 url=$4 round=0 before after start_count start_ms unsettled=
     start_count=$(jit_total "$ports" jit_compiled_methods)
     start_ms=$(jit_total "$ports" jit_time_ms)
     after=$start_count
     while (( round < 8 )); do
         before=$after
-        for spec in "$@"; do
-            load "${spec%%=*}" "${spec#*=}" 2 "$WORK/settle.$name.out" || true
-        done
+        load "$case" "$url" 2 "$WORK/settle.$name.out" || true
         rm -f "$WORK/settle.$name.out.requests"
         round=$(( round + 1 ))
         after=$(jit_total "$ports" jit_compiled_methods)
         (( after - before >= 10 )) || break
     done
     (( after - before < 10 )) || unsettled=" (still compiling when the rounds ran out)"
-    note "$name: JIT tier-up settled before measuring: $round round(s) of 2 s per case, $(( after - start_count )) methods compiled in $(( $(jit_total "$ports" jit_time_ms) - start_ms )) ms of JIT time$unsettled"
+    note "$name, $case: JIT tier-up settled before measuring: $round round(s) of 2 s, $(( after - start_count )) methods compiled in $(( $(jit_total "$ports" jit_time_ms) - start_ms )) ms of JIT time$unsettled"
 }
 
 # sidecar_bootstrap FILE OUTBOUND INBOUND PEER APP: herald-sidecar.yaml with its ports.
@@ -574,8 +569,6 @@ start_herald_pair() {
     wait_ready herald-pair "$server" "$PAIR_SERVER_ADMIN_PORT" || return 0
     wait_ready herald-pair "$client" "$PAIR_CLIENT_ADMIN_PORT" || return 0
     proxy_started herald-pair "$client $server" "$PAIR_CLIENT_OUTBOUND_PORT"
-    [[ -n "${UNAVAILABLE[herald-pair]:-}" ]] || settle_jit herald-pair "$PAIR_CLIENT_ADMIN_PORT $PAIR_SERVER_ADMIN_PORT" \
-        "h1-c32=http://127.0.0.1:$PAIR_CLIENT_OUTBOUND_PORT/"
 }
 
 # Start to ready with the sidecar-shaped static bootstrap: exec to the first 200 from
@@ -859,6 +852,27 @@ wait_for_quiet() {
     done
 }
 
+# settle_if_first CASE TARGET URL: settles a Herald's JIT on the first row of each protocol
+# (HTTP/1.1, h2c, gRPC); the pair's fixed-rate row is settled at full speed first.
+declare -A SETTLED=()
+settle_if_first() {
+    local case=$1 target=$2 url=$3 protocol ports load_case=$1
+    case "$target" in
+        herald) ports=$HERALD_ADMIN_PORT ;;
+        herald-pair) ports="$PAIR_CLIENT_ADMIN_PORT $PAIR_SERVER_ADMIN_PORT"; load_case=h1-c32 ;;
+        *) return 0 ;;
+    esac
+    case "$case" in
+        h2c*) protocol=h2c ;;
+        grpc*) protocol=grpc ;;
+        *) protocol=h1; [[ $target == herald-pair ]] || load_case=h1-c32 ;;
+    esac
+    [[ -z "${SETTLED[$target.$protocol]:-}" ]] || return 0
+    SETTLED[$target.$protocol]=1
+    log "$case / $target: settling the JIT first"
+    settle_jit "$target" "$ports" "$load_case" "$url"
+}
+
 # measure CASE TARGET: smoke request, warm-up, then the measured run. A run during which
 # other work on the machine (another build, say) used more than FOREIGN_LIMIT % of a core
 # is repeated, up to RETRIES times; the last one is kept and flagged if still noisy.
@@ -890,6 +904,7 @@ measure() {
         return 0
     fi
     out=$WORK/$case.$target.out
+    settle_if_first "$case" "$target" "$url"
     log "$case / $target: warm-up ${WARMUP}s, measure ${DURATION}s"
     load "$case" "$url" "$WARMUP" "$out.warmup" || true
     rm -f "$out.warmup.requests"

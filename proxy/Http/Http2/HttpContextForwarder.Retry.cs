@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
+using Herald.Proxy.Async;
 using Herald.Proxy.Http.Retry;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Upstream;
@@ -13,7 +15,8 @@ namespace Herald.Proxy.Http.Http2;
 /// </summary>
 internal static partial class HttpContextForwarder
 {
-    private static async Task<string> ForwardWithRetriesAsync(
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> ForwardWithRetriesAsync(
         HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head,
         Cluster cluster, UpstreamEndpoint endpoint, RetryPolicy policy, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Herald.Proxy.Activation;
+using Herald.Proxy.Async;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Upstream;
@@ -67,7 +69,8 @@ internal static partial class HttpContextForwarder
         }
     }
 
-    private static async Task<string> ForwardCoreAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> ForwardCoreAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {
         var head = new HttpContextRequestHead(context);
         var route = manager.Config.RouteTable.Match(head);
@@ -111,7 +114,8 @@ internal static partial class HttpContextForwarder
         }
     }
 
-    private static async Task<string> ForwardToClusterAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> ForwardToClusterAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {
         var cluster = manager.Clusters.Get(action.PickCluster((uint)Random.Shared.Next()));
         if (cluster is null)
@@ -151,7 +155,8 @@ internal static partial class HttpContextForwarder
         return await ForwardToEndpointAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
     }
 
-    private static async Task<string> ForwardToEndpointAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> ForwardToEndpointAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {
         StreamTimeouts.Resolve(manager.Config, action, head, out var idle, out var duration);
         if (idle <= TimeSpan.Zero && duration <= TimeSpan.Zero)
@@ -207,7 +212,8 @@ internal static partial class HttpContextForwarder
         return await HttpFilterHook.WriteReplyAsync(context, reply).ConfigureAwait(false);
     }
 
-    private static async Task<string> ForwardToEndpointCoreAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> ForwardToEndpointCoreAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
     {
         // Circuit breakers apply after the activation gate admitted the request.
         var breakers = cluster.Breakers;
@@ -241,7 +247,8 @@ internal static partial class HttpContextForwarder
         }
     }
 
-    private static async Task<string> ForwardOnceAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, UpstreamEndpoint endpoint, Action<string> setUpstreamHost)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> ForwardOnceAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, UpstreamEndpoint endpoint, Action<string> setUpstreamHost)
     {
         setUpstreamHost(endpoint.AddressText);
         var clusterStats = cluster.Stats;
@@ -297,7 +304,8 @@ internal static partial class HttpContextForwarder
     }
 
     /// <summary>Status, headers, body and trailers of the upstream response to the client.</summary>
-    private static async Task<string> RelayResponseAsync(HttpContext context, HttpResponseMessage response, Route route, ClusterStats clusterStats, TimeProvider time, long upstreamStart, StreamTimeoutGuard? streamGuard, int attempts = 1)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> RelayResponseAsync(HttpContext context, HttpResponseMessage response, Route route, ClusterStats clusterStats, TimeProvider time, long upstreamStart, StreamTimeoutGuard? streamGuard, int attempts = 1)
     {
         context.Response.StatusCode = (int)response.StatusCode;
         var headers = context.Response.Headers;
@@ -582,7 +590,8 @@ internal static partial class HttpContextForwarder
     /// Reads the upstream body straight into Kestrel's response buffers: no copy buffer per
     /// stream (hundreds in flight outran the shared array pool, so each was allocated).
     /// </summary>
-    private static async Task<bool> CopyResponseBodyAsync(HttpResponseMessage response, HttpContext context, StreamTimeoutGuard? streamGuard)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> CopyResponseBodyAsync(HttpResponseMessage response, HttpContext context, StreamTimeoutGuard? streamGuard)
     {
         var writer = context.Response.BodyWriter;
         try
