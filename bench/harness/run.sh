@@ -505,17 +505,17 @@ start_herald() {
     proxy_started herald "$pid" "$HERALD_H1_PORT" "$HERALD_H2C_PORT" "$HERALD_GRPC_PORT"
 }
 
-# jit_stat ADMIN_PORT GAUGE: one runtime.jit_* gauge of a Herald, or 0 if it does not answer.
-jit_stat() {
-    curl -s -m 2 "http://127.0.0.1:$1/stats?filter=%5Eruntime%5C.jit_" 2>/dev/null \
-        | awk -F': ' -v g="runtime.$2" '$1 == g { v = $2 } END { print v + 0 }'
+# admin_gauge ADMIN_PORT GAUGE: one gauge from a Herald's /stats, or empty if it does not answer.
+admin_gauge() {
+    curl -s -m 2 "http://127.0.0.1:$1/stats?filter=%5E${2//./%5C.}%24" 2>/dev/null \
+        | awk -F': ' -v g="$2" '$1 == g { print $2 }'
 }
 
 # jit_total "ADMIN_PORT..." GAUGE: the gauge summed over Heralds.
 jit_total() {
     local total=0 port
     for port in $1; do
-        total=$(( total + $(jit_stat "$port" "$2") ))
+        total=$(( total + $(admin_gauge "$port" "runtime.$2") + 0 ))
     done
     echo "$total"
 }
@@ -767,8 +767,7 @@ no_numbers() { row "$1" "$2" n/a n/a n/a n/a n/a 0 n/a; }
 # herald_allocated: bytes the Herald under test has allocated so far (its admin's
 # runtime.allocated_bytes gauge), or empty if the admin does not answer.
 herald_allocated() {
-    curl -s -m 2 "http://127.0.0.1:$HERALD_ADMIN_PORT/stats?filter=%5Eruntime%5C.allocated_bytes%24" 2>/dev/null \
-        | awk -F': ' '$1 == "runtime.allocated_bytes" { print $2 }'
+    admin_gauge "$HERALD_ADMIN_PORT" runtime.allocated_bytes
 }
 
 # percent_of_core TICKS NANOSECONDS: CPU ticks as a share of one core over that wall time.
@@ -859,13 +858,14 @@ settle_if_first() {
     local case=$1 target=$2 url=$3 protocol ports load_case=$1
     case "$target" in
         herald) ports=$HERALD_ADMIN_PORT ;;
-        herald-pair) ports="$PAIR_CLIENT_ADMIN_PORT $PAIR_SERVER_ADMIN_PORT"; load_case=h1-c32 ;;
+        herald-pair) ports="$PAIR_CLIENT_ADMIN_PORT $PAIR_SERVER_ADMIN_PORT" ;;
         *) return 0 ;;
     esac
+    # HTTP/1.1 settles at full speed (h1-c32) whichever row comes first, fixed-rate ones too.
     case "$case" in
         h2c*) protocol=h2c ;;
         grpc*) protocol=grpc ;;
-        *) protocol=h1; [[ $target == herald-pair ]] || load_case=h1-c32 ;;
+        *) protocol=h1; load_case=h1-c32 ;;
     esac
     [[ -z "${SETTLED[$target.$protocol]:-}" ]] || return 0
     SETTLED[$target.$protocol]=1

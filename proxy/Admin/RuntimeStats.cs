@@ -1,3 +1,4 @@
+using System.Runtime;
 using Herald.Proxy.Observability.Stats;
 
 namespace Herald.Proxy.Admin;
@@ -19,7 +20,7 @@ internal static class RuntimeStats
         stats.Gauge(StatKey.Global("server.memory_heap_size")).Set(info.TotalCommittedBytes);
         stats.Gauge(StatKey.Global("runtime.allocated_bytes")).Set(GC.GetTotalAllocatedBytes(precise: false));
         stats.Gauge(StatKey.Global("runtime.gc_collections")).Set(GC.CollectionCount(0));
-        stats.Gauge(StatKey.Global("runtime.jit_compiled_methods")).Set(System.Runtime.JitInfo.GetCompiledMethodCount());
-        stats.Gauge(StatKey.Global("runtime.jit_time_ms")).Set((long)System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds);
+        stats.Gauge(StatKey.Global("runtime.jit_compiled_methods")).Set(JitInfo.GetCompiledMethodCount());
+        stats.Gauge(StatKey.Global("runtime.jit_time_ms")).Set((long)JitInfo.GetCompilationTime().TotalMilliseconds);
     }
 }
