@@ -32,7 +32,7 @@ internal static class HeraldCli
             throw new InvalidOperationException($"{dll} is missing: build the test project (it references proxy/Herald.Proxy.csproj) or set HERALD_BIN.");
         }
 
-        return [DotnetHost(), dll, .. args];
+        return [Tools.DotnetHost(), dll, .. args];
     }
 
     /// <summary>True when a process that just exited failed to bind a port someone else took meanwhile.</summary>
@@ -40,22 +40,4 @@ internal static class HeraldCli
         output.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
         || output.Contains("EADDRINUSE", StringComparison.Ordinal)
         || output.Contains("failed to bind", StringComparison.OrdinalIgnoreCase);
-
-    private static string DotnetHost()
-    {
-        // Under `dotnet test` the host that runs us is the right one.
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        var current = Environment.ProcessPath;
-        if (current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet")
-        {
-            return current;
-        }
-
-        return Tools.Find("dotnet") ?? "dotnet";
-    }
 }

@@ -56,7 +56,11 @@ public sealed class HeraldProcess : IAsyncDisposable
     public static Task<HeraldProcess> StartAsync(Func<BootstrapBuilder> bootstrap) => StartAsync(bootstrap, []);
 
     /// <summary>As <see cref="StartAsync(Func{BootstrapBuilder})"/>, with more options for <c>herald proxy</c> (e.g. <c>--drain-time-s 5</c>).</summary>
-    public static async Task<HeraldProcess> StartAsync(Func<BootstrapBuilder> bootstrap, IReadOnlyList<string> extraArgs)
+    public static Task<HeraldProcess> StartAsync(Func<BootstrapBuilder> bootstrap, IReadOnlyList<string> extraArgs) =>
+        StartAsync(bootstrap, extraArgs, executable: null);
+
+    /// <summary>As <see cref="StartAsync(Func{BootstrapBuilder}, IReadOnlyList{string})"/>, running <paramref name="executable"/> (a published herald) when given.</summary>
+    public static async Task<HeraldProcess> StartAsync(Func<BootstrapBuilder> bootstrap, IReadOnlyList<string> extraArgs, string? executable)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -65,7 +69,7 @@ public sealed class HeraldProcess : IAsyncDisposable
             var file = Path.Combine(dir.FullName, "bootstrap.yaml");
             await File.WriteAllTextAsync(file, builder.ToYaml());
             var adminPort = FreePort.Next();
-            var child = Launch(file, adminPort, extraArgs);
+            var child = Launch(file, adminPort, extraArgs, executable);
             var herald = new HeraldProcess(child, dir, builder, adminPort);
             try
             {
@@ -95,7 +99,7 @@ public sealed class HeraldProcess : IAsyncDisposable
         {
             var file = Path.Combine(dir.FullName, fileName);
             await File.WriteAllTextAsync(file, bootstrapText);
-            using var child = Launch(file, FreePort.Next(), []);
+            using var child = Launch(file, FreePort.Next(), [], executable: null);
             var exitCode = await child.WaitForExitAsync(timeout);
             return new ProcessResult(child.Description, exitCode, child.Stdout, child.Stderr);
         }
@@ -253,10 +257,10 @@ public sealed class HeraldProcess : IAsyncDisposable
             $"bootstrap:\n{Bootstrap.ToYaml()}\n{_child.Transcript()}");
     }
 
-    private static ChildProcess Launch(string bootstrapFile, int adminPort, IReadOnlyList<string> extraArgs)
+    private static ChildProcess Launch(string bootstrapFile, int adminPort, IReadOnlyList<string> extraArgs, string? executable)
     {
         string[] proxyArgs = ["proxy", "--bootstrap", bootstrapFile, "--admin", $"127.0.0.1:{adminPort}", .. extraArgs];
-        var bin = Environment.GetEnvironmentVariable("HERALD_BIN");
+        var bin = executable ?? Environment.GetEnvironmentVariable("HERALD_BIN");
         if (!string.IsNullOrEmpty(bin))
         {
             return ChildProcess.Start(bin, proxyArgs);
@@ -268,25 +272,7 @@ public sealed class HeraldProcess : IAsyncDisposable
             throw new InvalidOperationException($"{dll} is missing: build the test project (it references proxy/Herald.Proxy.csproj) or set HERALD_BIN.");
         }
 
-        return ChildProcess.Start(DotnetHost(), [dll, .. proxyArgs]);
-    }
-
-    private static string DotnetHost()
-    {
-        // Under `dotnet test` the host that runs us is the right one.
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        var current = Environment.ProcessPath;
-        if (current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet")
-        {
-            return current;
-        }
-
-        return Tools.Find("dotnet") ?? "dotnet";
+        return ChildProcess.Start(Tools.DotnetHost(), [dll, .. proxyArgs]);
     }
 
     private static bool LooksLikeBindConflict(string stderr) =>

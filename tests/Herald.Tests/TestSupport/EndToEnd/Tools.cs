@@ -24,6 +24,24 @@ public static class Tools
 
     public static string Dnsmasq => Require("dnsmasq", "dnsmasq", "/usr/sbin/dnsmasq");
 
+    /// <summary>The dotnet host: under <c>dotnet test</c> the one that runs the tests.</summary>
+    public static string DotnetHost()
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host))
+        {
+            return host;
+        }
+
+        var current = Environment.ProcessPath;
+        if (current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet")
+        {
+            return current;
+        }
+
+        return Find("dotnet") ?? "dotnet";
+    }
+
     /// <summary>Path of <paramref name="name"/> on PATH (or one of <paramref name="extraPaths"/>), or null.</summary>
     public static string? Find(string name, params string[] extraPaths)
     {
