@@ -35,13 +35,23 @@ internal static class RequestId
         }
     }
 
+    /// <summary>A new request id as a string (for HTTP/2 requests, whose headers are strings).</summary>
+    public static string NewString() => string.Create(Length, 0, static (chars, _) =>
+    {
+        Span<byte> ascii = stackalloc byte[Length];
+        Write(ascii);
+        System.Text.Encoding.ASCII.GetChars(ascii, chars);
+    });
+
     /// <summary>xorshift128+.</summary>
     private static ulong Next()
     {
         if ((_state0 | _state1) == 0)
         {
+            // A GUID's 122 random bits come from the system's cryptographic source through the
+            // runtime itself; RandomNumberGenerator would load OpenSSL (3 MB resident) for this.
             Span<byte> seed = stackalloc byte[16];
-            System.Security.Cryptography.RandomNumberGenerator.Fill(seed);
+            Guid.NewGuid().TryWriteBytes(seed);
             _state0 = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(seed) | 1;
             _state1 = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(seed[8..]);
         }

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using Herald.Proxy.Http;
 using Herald.Proxy.Http.Http2;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Abstractions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Herald.Proxy.Observability;
@@ -23,7 +24,25 @@ internal sealed class HeraldHttpApplication : IHttpApplication<HttpContext>
 
     public void Unregister(string connectionId) => _managers.TryRemove(connectionId, out _);
 
-    public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
+    public HttpContext CreateContext(IFeatureCollection contextFeatures)
+    {
+        // Kestrel pools its HTTP/2 streams and each keeps the context it served last: reused,
+        // as ASP.NET Core's own host does, instead of five objects made per request.
+        if (contextFeatures is IHostContextContainer<HttpContext> container)
+        {
+            if (container.HostContext is DefaultHttpContext reused)
+            {
+                reused.Initialize(contextFeatures);
+                return reused;
+            }
+
+            var created = new DefaultHttpContext(contextFeatures);
+            container.HostContext = created;
+            return created;
+        }
+
+        return new DefaultHttpContext(contextFeatures);
+    }
 
     public Task ProcessRequestAsync(HttpContext context)
     {
@@ -52,6 +71,10 @@ internal sealed class HeraldHttpApplication : IHttpApplication<HttpContext>
 
     public void DisposeContext(HttpContext context, Exception? exception)
     {
+        if (context is DefaultHttpContext pooled)
+        {
+            pooled.Uninitialize();
+        }
     }
 
     private sealed record Registration(HttpConnectionManager Manager, IPEndPoint? OriginalDestination);

@@ -16,6 +16,7 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
     public const int FailedActiveHealthCheck = 2;
 
     private int _activeRequests;
+    private Uri? _lastRequestUri;
     private uint _weight;
     private int _healthFlags;
 
@@ -41,6 +42,26 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
 
     /// <summary>"http://ADDRESS" or, for a cluster with an UpstreamTlsContext, "https://ADDRESS": the start of SocketsHttpHandler request URIs.</summary>
     public string Origin { get; }
+
+    /// <summary>
+    /// <see cref="Origin"/> + <paramref name="pathAndQuery"/> as a request URI for SocketsHttpHandler.
+    /// The last one made is kept and shared (a Uri is immutable): gRPC methods, health checks
+    /// and hot paths repeat, and parsing a Uri is the costliest part of building a request.
+    /// </summary>
+    public Uri RequestUri(string pathAndQuery)
+    {
+        var last = Volatile.Read(ref _lastRequestUri);
+        if (last is not null
+            && last.OriginalString.Length == Origin.Length + pathAndQuery.Length
+            && last.OriginalString.AsSpan(Origin.Length).SequenceEqual(pathAndQuery))
+        {
+            return last;
+        }
+
+        var uri = new Uri(Origin + pathAndQuery);
+        Volatile.Write(ref _lastRequestUri, uri);
+        return uri;
+    }
 
     /// <summary>load_balancing_weight; load balancers read it when they are built.</summary>
     public uint Weight => Volatile.Read(ref _weight);

@@ -119,8 +119,7 @@ internal sealed partial class Http1Connection
             }
         }
 
-        var uri = new Uri(endpoint.Origin + pathAndQuery);
-        var message = new HttpRequestMessage(new HttpMethod(Encoding.ASCII.GetString(_request.Method)), uri)
+        var message = new HttpRequestMessage(HttpMethod.Parse(Encoding.ASCII.GetString(_request.Method)), endpoint.RequestUri(pathAndQuery))
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
@@ -195,7 +194,7 @@ internal sealed partial class Http1Connection
 
         if (config.GenerateRequestId && !sawRequestId)
         {
-            _generatedRequestId = Guid.NewGuid().ToString();
+            _generatedRequestId = RequestId.NewString();
             message.Headers.TryAddWithoutValidation("x-request-id", _generatedRequestId);
         }
 

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using Herald.Proxy.Async;
 using Herald.Proxy.Http.Retry;
 using Herald.Proxy.Http.Routing;
+using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Upstream;
 using Microsoft.AspNetCore.Http;
 
@@ -18,7 +19,7 @@ internal static partial class HttpContextForwarder
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private static async ValueTask<string> ForwardWithRetriesAsync(
         HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head,
-        Cluster cluster, UpstreamEndpoint endpoint, RetryPolicy policy, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+        Cluster cluster, UpstreamEndpoint endpoint, RetryPolicy policy, IPEndPoint? originalDestination, AccessLogEntry? log)
     {
         var clusterStats = cluster.Stats;
         var breakers = cluster.Breakers;
@@ -36,7 +37,10 @@ internal static partial class HttpContextForwarder
         {
             while (true)
             {
-                setUpstreamHost(endpoint.AddressText);
+                if (log is not null)
+                {
+                    log.UpstreamHost = endpoint.AddressText;
+                }
                 using var perTry = policy.PerTryTimeout > TimeSpan.Zero ? new CancellationTokenSource(policy.PerTryTimeout, time) : null;
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(
                     context.RequestAborted, deadline?.Token ?? CancellationToken.None, perTry?.Token ?? CancellationToken.None);

@@ -17,15 +17,20 @@ namespace Herald.Proxy.Http.Http2;
 /// </summary>
 internal static partial class HttpContextForwarder
 {
+    // x-envoy-upstream-service-time values under a second, made once each.
+    private static readonly string?[] SmallMilliseconds = new string?[1000];
+
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
     {
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "host", "te",
     };
 
-    public static Task ForwardAsync(HttpContext context, HttpConnectionManager manager) => ForwardAsync(context, manager, null);
+    public static ValueTask<string> ForwardAsync(HttpContext context, HttpConnectionManager manager) => ForwardAsync(context, manager, null);
 
+    /// <summary>Forwards one request; the answer is its response flags (Envoy's %RESPONSE_FLAGS%, "-" for none).</summary>
     /// <param name="originalDestination">Where the downstream connection was going before a redirect, for ORIGINAL_DST clusters.</param>
-    public static async Task ForwardAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    public static async ValueTask<string> ForwardAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination)
     {
         var stats = manager.Stats;
         var time = manager.Time;
@@ -35,10 +40,9 @@ internal static partial class HttpContextForwarder
         stats.DownstreamRqActive.Increment();
         var log = manager.Config.AccessLogs.Count > 0 ? new AccessLogEntry { StartTime = time.GetUtcNow() } : null;
         var flags = "-";
-        string? upstreamHost = null;
         try
         {
-            flags = await ForwardCoreAsync(context, manager, originalDestination, h => upstreamHost = h).ConfigureAwait(false);
+            flags = await ForwardCoreAsync(context, manager, originalDestination, log).ConfigureAwait(false);
         }
         finally
         {
@@ -60,17 +64,18 @@ internal static partial class HttpContextForwarder
                 log.UserAgent = request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? ua : null;
                 log.RequestId = request.Headers["x-request-id"].ToString() is { Length: > 0 } id ? id : null;
                 log.Authority = request.Host.Value;
-                log.UpstreamHost = upstreamHost;
                 foreach (var sink in manager.Config.AccessLogs)
                 {
                     sink.Log(log);
                 }
             }
         }
+
+        return flags;
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<string> ForwardCoreAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    private static async ValueTask<string> ForwardCoreAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination, AccessLogEntry? log)
     {
         var head = new HttpContextRequestHead(context);
         var route = manager.Config.RouteTable.Match(head);
@@ -107,7 +112,7 @@ internal static partial class HttpContextForwarder
                 context.Response.ContentLength = 0;
                 return "-";
             case ClusterAction action:
-                return await ForwardToClusterAsync(context, manager, route, action, head, originalDestination, setUpstreamHost).ConfigureAwait(false);
+                return await ForwardToClusterAsync(context, manager, route, action, head, originalDestination, log).ConfigureAwait(false);
             default:
                 await LocalReplyAsync(context, 500, "unsupported route action").ConfigureAwait(false);
                 return "-";
@@ -115,7 +120,7 @@ internal static partial class HttpContextForwarder
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<string> ForwardToClusterAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    private static async ValueTask<string> ForwardToClusterAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, IPEndPoint? originalDestination, AccessLogEntry? log)
     {
         var cluster = manager.Clusters.Get(action.PickCluster((uint)Random.Shared.Next()));
         if (cluster is null)
@@ -127,7 +132,7 @@ internal static partial class HttpContextForwarder
 
         if (cluster.Gate is not { } gate)
         {
-            return await ForwardToEndpointAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
+            return await ForwardToEndpointAsync(context, manager, route, action, head, cluster, originalDestination, log).ConfigureAwait(false);
         }
 
         // Scale from zero and burst holding: the stream waits (its body unread, under HTTP/2
@@ -152,16 +157,16 @@ internal static partial class HttpContextForwarder
         }
 
         using var lease = wait.Lease;
-        return await ForwardToEndpointAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
+        return await ForwardToEndpointAsync(context, manager, route, action, head, cluster, originalDestination, log).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<string> ForwardToEndpointAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    private static async ValueTask<string> ForwardToEndpointAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, AccessLogEntry? log)
     {
         StreamTimeouts.Resolve(manager.Config, action, head, out var idle, out var duration);
         if (idle <= TimeSpan.Zero && duration <= TimeSpan.Zero)
         {
-            return await ForwardToEndpointCoreAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
+            return await ForwardToEndpointCoreAsync(context, manager, route, action, head, cluster, originalDestination, log).ConfigureAwait(false);
         }
 
         // The stream timers cancel everything that waits on RequestAborted, then the reply is made here.
@@ -176,7 +181,7 @@ internal static partial class HttpContextForwarder
         try
         {
             guard.Start(idle, duration);
-            flags = await ForwardToEndpointCoreAsync(context, manager, route, action, head, cluster, originalDestination, setUpstreamHost).ConfigureAwait(false);
+            flags = await ForwardToEndpointCoreAsync(context, manager, route, action, head, cluster, originalDestination, log).ConfigureAwait(false);
         }
         finally
         {
@@ -213,7 +218,7 @@ internal static partial class HttpContextForwarder
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<string> ForwardToEndpointCoreAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, Action<string> setUpstreamHost)
+    private static async ValueTask<string> ForwardToEndpointCoreAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, AccessLogEntry? log)
     {
         // Circuit breakers apply after the activation gate admitted the request.
         var breakers = cluster.Breakers;
@@ -236,10 +241,10 @@ internal static partial class HttpContextForwarder
 
             if (action.RetryPolicy is { } policy)
             {
-                return await ForwardWithRetriesAsync(context, manager, route, action, head, cluster, endpoint, policy, originalDestination, setUpstreamHost).ConfigureAwait(false);
+                return await ForwardWithRetriesAsync(context, manager, route, action, head, cluster, endpoint, policy, originalDestination, log).ConfigureAwait(false);
             }
 
-            return await ForwardOnceAsync(context, manager, route, action, head, cluster, endpoint, setUpstreamHost).ConfigureAwait(false);
+            return await ForwardOnceAsync(context, manager, route, action, head, cluster, endpoint, log).ConfigureAwait(false);
         }
         finally
         {
@@ -248,17 +253,29 @@ internal static partial class HttpContextForwarder
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<string> ForwardOnceAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, UpstreamEndpoint endpoint, Action<string> setUpstreamHost)
+    private static async ValueTask<string> ForwardOnceAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, UpstreamEndpoint endpoint, AccessLogEntry? log)
     {
-        setUpstreamHost(endpoint.AddressText);
+        if (log is not null)
+        {
+            log.UpstreamHost = endpoint.AddressText;
+        }
+
         var clusterStats = cluster.Stats;
         var time = manager.Time;
         clusterStats.UpstreamRqTotal.Increment();
         clusterStats.UpstreamRqActive.Increment();
         endpoint.BeginRequest();
         var upstreamStart = time.GetTimestamp();
-        using var timeout = action.Timeout > TimeSpan.Zero ? new CancellationTokenSource(action.Timeout, time) : null;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, timeout?.Token ?? CancellationToken.None);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+
+        // The route timeout on a guard of the shared sweeper, not a timer per request.
+        StreamTimeoutGuard? timeout = null;
+        if (action.Timeout > TimeSpan.Zero)
+        {
+            timeout = manager.StreamSweeper.Rent(StreamTimeoutSweeper.CancelSource, linked);
+            timeout.Start(TimeSpan.Zero, action.Timeout);
+        }
+
         try
         {
             using var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol);
@@ -268,7 +285,7 @@ internal static partial class HttpContextForwarder
                 response = await manager.HttpClients.Get(cluster)
                     .SendAsync(message, linked.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (timeout?.IsCancellationRequested == true)
+            catch (OperationCanceledException) when (timeout?.Expired is StreamTimeoutKind.Duration)
             {
                 cluster.ReportAttempt(endpoint, UpstreamAttemptResult.Failed(UpstreamFailureKind.Timeout));
                 return await FailureReplyAsync(context, UpstreamFailureKind.Timeout, clusterStats).ConfigureAwait(false);
@@ -291,12 +308,17 @@ internal static partial class HttpContextForwarder
                 cluster.ReportAttempt(endpoint, UpstreamAttemptResult.Response(status));
 
                 // The route timeout covers the wait for the response head; streams go on.
-                timeout?.CancelAfter(Timeout.InfiniteTimeSpan);
+                timeout?.Stop();
                 return await RelayResponseAsync(context, response, route, clusterStats, time, upstreamStart, head.StreamGuard).ConfigureAwait(false);
             }
         }
         finally
         {
+            if (timeout is not null)
+            {
+                manager.StreamSweeper.Return(timeout);
+            }
+
             endpoint.EndRequest();
             clusterStats.UpstreamRqActive.Decrement();
             clusterStats.UpstreamRqCompleted.Increment();
@@ -311,7 +333,7 @@ internal static partial class HttpContextForwarder
         var headers = context.Response.Headers;
         CopyResponseHeaders(response.Headers, headers);
         CopyResponseHeaders(response.Content.Headers, headers);
-        headers["x-envoy-upstream-service-time"] = ((long)time.GetElapsedTime(upstreamStart).TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        headers["x-envoy-upstream-service-time"] = MillisecondsText((long)time.GetElapsedTime(upstreamStart).TotalMilliseconds);
         ApplyResponseMutations(headers, route.ResponseHeaderMutations);
         if (route.VirtualHost.IncludeAttemptCountInResponse)
         {
@@ -399,7 +421,7 @@ internal static partial class HttpContextForwarder
             pathAndQuery = head.PathAndQuery;
         }
 
-        var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(endpoint.Origin + (pathAndQuery.Length == 0 ? "/" : pathAndQuery)))
+        var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), endpoint.RequestUri(pathAndQuery.Length == 0 ? "/" : pathAndQuery))
         {
             // Only HTTP/2 clients come this way, so "the downstream's protocol" is HTTP/2.
             Version = protocol is UpstreamProtocol.Http2 or UpstreamProtocol.UseDownstream ? HttpVersion.Version20 : HttpVersion.Version11,
@@ -456,11 +478,15 @@ internal static partial class HttpContextForwarder
             if (name.StartsWith("content-", StringComparison.OrdinalIgnoreCase))
             {
                 // Content headers belong to the content; without a body there is nothing to describe.
-                message.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+                if (message.Content is not null)
+                {
+                    AddWithoutValidation(message.Content.Headers, name, values);
+                }
+
                 continue;
             }
 
-            message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            AddWithoutValidation(message.Headers, name, values);
         }
 
         if (config.UseRemoteAddress && !request.Headers.ContainsKey("x-forwarded-for") && head.RemoteAddress is not null)
@@ -475,7 +501,7 @@ internal static partial class HttpContextForwarder
 
         if (config.GenerateRequestId && !sawRequestId)
         {
-            var id = Guid.NewGuid().ToString();
+            var id = RequestId.NewString();
             message.Headers.TryAddWithoutValidation("x-request-id", id);
             request.Headers["x-request-id"] = id;
         }
@@ -509,6 +535,23 @@ internal static partial class HttpContextForwarder
         }
 
         return message;
+    }
+
+    private static string MillisecondsText(long milliseconds) => milliseconds is >= 0 and < 1000
+        ? SmallMilliseconds[milliseconds] ??= milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        : milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>One value without boxing the <see cref="Microsoft.Extensions.Primitives.StringValues"/>; several as they come.</summary>
+    private static void AddWithoutValidation(System.Net.Http.Headers.HttpHeaders headers, string name, Microsoft.Extensions.Primitives.StringValues values)
+    {
+        if (values.Count == 1)
+        {
+            headers.TryAddWithoutValidation(name, values[0]);
+        }
+        else
+        {
+            headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+        }
     }
 
     private static bool IsRemoved(HeaderMutations mutations, string name)
@@ -594,6 +637,11 @@ internal static partial class HttpContextForwarder
     private static async ValueTask<bool> CopyResponseBodyAsync(HttpResponseMessage response, HttpContext context, StreamTimeoutGuard? streamGuard)
     {
         var writer = context.Response.BodyWriter;
+
+        // The last bytes of a body of known length wait for the end of the upstream stream, so
+        // Kestrel sends them with END_STREAM in one frame instead of a DATA frame and an empty one.
+        var contentLength = response.Content.Headers.ContentLength ?? long.MaxValue;
+        var relayed = 0L;
         try
         {
             await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
@@ -618,6 +666,12 @@ internal static partial class HttpContextForwarder
                 }
 
                 writer.Advance(read);
+                relayed += read;
+                if (relayed >= contentLength)
+                {
+                    continue;
+                }
+
                 var flushed = await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
                 if (flushed.IsCanceled || flushed.IsCompleted)
                 {

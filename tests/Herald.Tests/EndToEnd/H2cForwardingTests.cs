@@ -1,4 +1,5 @@
 using Herald.Tests.TestSupport.EndToEnd;
+using Microsoft.AspNetCore.Http;
 using Xunit;
 
 namespace Herald.Tests.EndToEnd;
@@ -55,6 +56,44 @@ public sealed class H2cForwardingTests
         Assert.Equal("first part;second part", result.Stdout);
         Assert.Contains("x-trailer-a: one", dump, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("x-trailer-b: two", dump, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RouteTimeout_H2cUpstream_BoundsTheHeadNotTheBody()
+    {
+        // The route timeout covers the wait for the response head: a hanging upstream gets a
+        // 504 at the bound; a response whose head came in time streams past it.
+        await using var upstream = await RecordingUpstream.StartAsync("h2");
+        upstream.Handler = async context =>
+        {
+            if (context.Request.Path == "/hang")
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return;
+            }
+
+            await context.Response.WriteAsync("head in time;");
+            await context.Response.Body.FlushAsync();
+            await Task.Delay(TimeSpan.FromSeconds(1.2));
+            await context.Response.WriteAsync("body after the bound");
+        };
+        await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
+            .HttpListener("ingress", l => l.Route("/", "h2", timeout: "0.6s"))
+            .Cluster("h2", upstream.H2cPort, http2: true));
+        using var client = TestHttp.CreateClient();
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var hung = await RetryTests.SendAsync(client, herald.ListenerUrl("ingress") + "/hang", h2c: true);
+        var hungAfter = clock.Elapsed;
+        using var slow = await RetryTests.SendAsync(client, herald.ListenerUrl("ingress") + "/slow", h2c: true);
+        var slowBody = await slow.Content.ReadAsStringAsync();
+
+        Assert.Equal(System.Net.HttpStatusCode.GatewayTimeout, hung.StatusCode);
+        Assert.Equal("upstream request timeout", await hung.Content.ReadAsStringAsync());
+        Assert.True(hungAfter >= TimeSpan.FromSeconds(0.55) && hungAfter < TimeSpan.FromSeconds(5), $"504 after {hungAfter}");
+        Assert.Equal(System.Net.HttpStatusCode.OK, slow.StatusCode);
+        Assert.Equal("head in time;body after the bound", slowBody);
+        Assert.Equal(1, await herald.GetStatAsync("cluster.h2.upstream_rq_timeout"));
     }
 
     [Fact(Timeout = 120_000)]
