@@ -41,6 +41,7 @@ internal static partial class HttpContextForwarder
                 {
                     log.UpstreamHost = endpoint.AddressText;
                 }
+
                 using var perTry = policy.PerTryTimeout > TimeSpan.Zero ? new CancellationTokenSource(policy.PerTryTimeout, time) : null;
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(
                     context.RequestAborted, deadline?.Token ?? CancellationToken.None, perTry?.Token ?? CancellationToken.None);
