@@ -1034,7 +1034,7 @@ render_targets() {
             d = v[cs, "direct", col]; h = v[cs, "herald", col]; n = v[cs, "nginx", col]
             if (!num(d) || !num(h) || !num(n)) { line(label, "n/a", "<= nginx", "n/a", ""); return }
             ah = h - d; an = n - d
-            line(label, sprintf("herald +%.3f ms, nginx +%.3f ms", ah, an), "<= nginx",
+            line(label, sprintf("herald %+.3f ms, nginx %+.3f ms", ah, an), "<= nginx",
                 an > 0 ? sprintf("%.2f", ah / an) : "n/a", ah <= an)
         }
         function limit(label, value, most, unit) {
