@@ -4,8 +4,8 @@ using System.Net;
 namespace Herald.Proxy.Http.Http2;
 
 /// <summary>
-/// Request content that copies the downstream body as it arrives and flushes every write
-/// but the last, so streaming calls (gRPC client and bidirectional streams) are not held back by buffering.
+/// Request content that copies the downstream body as it arrives and flushes every write,
+/// so streaming calls (gRPC client and bidirectional streams) are not held back by buffering.
 /// It writes Kestrel's own request buffers, so no copy buffer is rented per stream (with
 /// hundreds of streams in flight, rented buffers outran the shared pool and were allocated).
 /// </summary>
@@ -38,10 +38,7 @@ internal sealed class StreamingContent : HttpContent
             }
 
             _source.AdvanceTo(buffer.End);
-
-            // The last bytes go out with the end of the stream the client sends next (a
-            // unary gRPC request: one write instead of a DATA frame and an empty one).
-            if (!buffer.IsEmpty && !result.IsCompleted)
+            if (!buffer.IsEmpty)
             {
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
