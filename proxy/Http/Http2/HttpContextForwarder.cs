@@ -637,11 +637,6 @@ internal static partial class HttpContextForwarder
     private static async ValueTask<bool> CopyResponseBodyAsync(HttpResponseMessage response, HttpContext context, StreamTimeoutGuard? streamGuard)
     {
         var writer = context.Response.BodyWriter;
-
-        // The last bytes of a body of known length wait for the end of the upstream stream, so
-        // Kestrel sends them with END_STREAM in one frame instead of a DATA frame and an empty one.
-        var contentLength = response.Content.Headers.ContentLength ?? long.MaxValue;
-        var relayed = 0L;
         try
         {
             await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
@@ -666,12 +661,6 @@ internal static partial class HttpContextForwarder
                 }
 
                 writer.Advance(read);
-                relayed += read;
-                if (relayed >= contentLength)
-                {
-                    continue;
-                }
-
                 var flushed = await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
                 if (flushed.IsCanceled || flushed.IsCompleted)
                 {
