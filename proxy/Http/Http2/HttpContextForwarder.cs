@@ -25,8 +25,6 @@ internal static partial class HttpContextForwarder
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "host", "te",
     };
 
-    public static ValueTask<string> ForwardAsync(HttpContext context, HttpConnectionManager manager) => ForwardAsync(context, manager, null);
-
     /// <summary>Forwards one request; the answer is its response flags (Envoy's %RESPONSE_FLAGS%, "-" for none).</summary>
     /// <param name="originalDestination">Where the downstream connection was going before a redirect, for ORIGINAL_DST clusters.</param>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
