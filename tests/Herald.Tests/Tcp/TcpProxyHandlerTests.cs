@@ -168,7 +168,8 @@ public sealed class TcpProxyHandlerTests
     [Fact]
     public async Task HandleAsync_UpstreamRefuses_DownstreamClosedAndConnectFailCounted()
     {
-        var closedPort = ClosedPort();
+        using var closed = ClosedPort();
+        var closedPort = (IPEndPoint)closed.LocalEndPoint!;
         var cluster = TestClusters.Create(_stats, "down", TimeSpan.FromSeconds(5), closedPort);
         await using var front = new ProxyFront(Handler(Config("down"), cluster, TimeProvider.System));
 
@@ -393,11 +394,16 @@ public sealed class TcpProxyHandlerTests
         Assert.Equal(text, Encoding.ASCII.GetString(back));
     }
 
-    private static IPEndPoint ClosedPort()
+    /// <summary>
+    /// A loopback socket bound but not listening: connecting to its port is refused. It stays
+    /// bound while the test runs, so no listener or outgoing connection of another test can
+    /// take the port meanwhile (a released port was taken once and the connect hung).
+    /// </summary>
+    private static Socket ClosedPort()
     {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return (IPEndPoint)probe.LocalEndPoint!;
+        return probe;
     }
 
     private sealed class CollectingSink : IAccessLogSink
