@@ -90,7 +90,8 @@ public sealed class HttpDemandSignalTests : IAsyncLifetime
     [Fact]
     public async Task Signal_RefusedUrl_CountsFailureAndStillReachesTheOther()
     {
-        var refused = new Uri($"http://127.0.0.1:{FreePort.Refusing()}/webhook");
+        using var refusing = FreePort.Refusing();
+        var refused = new Uri($"http://127.0.0.1:{refusing.Port}/webhook");
         using var signal = Make(refused, Url("/control-plane"));
 
         signal.Signal(new DemandNotice(Cluster, 1, TimeSpan.Zero, At));

@@ -13,7 +13,8 @@ public sealed class WaitCommandTests
     public async Task Wait_ProxyStartsAfterIt_ExitsZeroOnceReady()
     {
         var adminPort = FreePort.Next();
-        var bootstrap = new BootstrapBuilder().HttpListener("ingress", l => l.Route("/", "up")).Cluster("up", FreePort.Refusing());
+        using var refusing = FreePort.Refusing();
+        var bootstrap = new BootstrapBuilder().HttpListener("ingress", l => l.Route("/", "up")).Cluster("up", refusing.Port);
         using var file = new TempFile();
         await File.WriteAllTextAsync(file.Path, bootstrap.ToYaml());
 
@@ -31,7 +32,8 @@ public sealed class WaitCommandTests
     [Fact(Timeout = 60_000)]
     public async Task Wait_RunningProxy_ExitsZeroAtOnce()
     {
-        await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder().HttpListener("ingress", l => l.Route("/", "up")).Cluster("up", FreePort.Refusing()));
+        using var refusing = FreePort.Refusing();
+        await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder().HttpListener("ingress", l => l.Route("/", "up")).Cluster("up", refusing.Port));
         var stdout = new StringWriter();
         var stderr = new StringWriter();
 
@@ -45,7 +47,8 @@ public sealed class WaitCommandTests
     {
         // A sidecar whose control plane never answers stays PRE_INITIALIZING.
         var adminPort = FreePort.Next();
-        await using var sidecar = HeraldCli.Start("sidecar", "--xds", $"127.0.0.1:{FreePort.Refusing()}", "--node-id", "n1", "--cluster", "web", "--admin", $"127.0.0.1:{adminPort}");
+        using var controlPlane = FreePort.Refusing();
+        await using var sidecar = HeraldCli.Start("sidecar", "--xds", $"127.0.0.1:{controlPlane.Port}", "--node-id", "n1", "--cluster", "web", "--admin", $"127.0.0.1:{adminPort}");
         await WaitForAdminAsync(adminPort, sidecar);
         var stdout = new StringWriter();
         var stderr = new StringWriter();
@@ -59,7 +62,8 @@ public sealed class WaitCommandTests
     [Fact(Timeout = 30_000)]
     public async Task Wait_NothingListening_ExitsOneAfterTheTimeoutWithAClearMessage()
     {
-        var port = FreePort.Refusing();
+        using var refusing = FreePort.Refusing();
+        var port = refusing.Port;
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var started = TimeProvider.System.GetTimestamp();
@@ -78,7 +82,8 @@ public sealed class WaitCommandTests
     [Fact(Timeout = 60_000)]
     public async Task Wait_AsAProcess_NothingListening_ExitCodeOne()
     {
-        await using var wait = HeraldCli.Start("wait", "--admin", $"127.0.0.1:{FreePort.Refusing()}", "--timeout", "300ms");
+        using var refusing = FreePort.Refusing();
+        await using var wait = HeraldCli.Start("wait", "--admin", $"127.0.0.1:{refusing.Port}", "--timeout", "300ms");
 
         Assert.Equal(CommandLine.ExitFailure, await wait.WaitForExitAsync(TimeSpan.FromSeconds(50)));
     }

@@ -93,7 +93,7 @@ public sealed class BadBootstrapTests
 
     private static string Mutate(Action<JsonObject> change)
     {
-        var root = Base(FreePort.Refusing()).Root;
+        var root = Base(FreePort.Next()).Root;
         change(root);
         return YamlWriter.Write(root);
     }

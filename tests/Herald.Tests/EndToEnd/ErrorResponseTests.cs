@@ -14,10 +14,10 @@ public sealed class ErrorResponseTests
     [Fact(Timeout = 60_000)]
     public async Task UpstreamRefusesConnections_503WithEnvoyBodyAndConnectFailStat()
     {
-        var deadPort = FreePort.Refusing();
+        using var deadPort = FreePort.Refusing();
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
             .HttpListener("ingress", l => l.Route("/", "dead"))
-            .Cluster("dead", deadPort, connectTimeout: "1s"));
+            .Cluster("dead", deadPort.Port, connectTimeout: "1s"));
         using var client = TestHttp.CreateClient();
 
         using var response = await client.GetAsync(herald.ListenerUrl("ingress") + "/x");

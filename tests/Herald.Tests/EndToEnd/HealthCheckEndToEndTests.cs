@@ -48,10 +48,10 @@ public sealed class HealthCheckEndToEndTests
     public async Task TcpHealthCheck_ClosedPort_IsUnhealthyAndNeverPicked()
     {
         await using var live = await RecordingUpstream.StartAsync("live");
-        var closed = FreePort.Refusing();
+        using var closed = FreePort.Refusing();
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
             .HttpListener("ingress", l => l.Route("/", "pool"))
-            .Cluster("pool", [live.Port, closed])
+            .Cluster("pool", [live.Port, closed.Port])
             .ClusterField("pool", "health_checks", HealthChecks(new JsonObject { ["tcp_health_check"] = new JsonObject() })));
         using var client = TestHttp.CreateClient();
 

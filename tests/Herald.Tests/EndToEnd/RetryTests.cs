@@ -133,10 +133,10 @@ public sealed class RetryTests
     public async Task ConnectFailure_RetriedToTheOtherHost()
     {
         await using var good = await RecordingUpstream.StartAsync("good");
-        var refusing = FreePort.Refusing();
+        using var refusing = FreePort.Refusing();
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
             .HttpListener("ingress", l => l.RawRoute(RetryRoute("/", "pair", "connect-failure", numRetries: 1)))
-            .Cluster("pair", [refusing, good.Port], connectTimeout: "1s"));
+            .Cluster("pair", [refusing.Port, good.Port], connectTimeout: "1s"));
         using var client = TestHttp.CreateClient();
 
         for (var i = 0; i < 4; i++)

@@ -6,6 +6,7 @@ using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Observability.Stats;
 using Herald.Proxy.Tcp;
 using Herald.Proxy.Upstream;
+using Herald.Tests.TestSupport.EndToEnd;
 using Xunit;
 
 namespace Herald.Tests.Tcp;
@@ -168,8 +169,8 @@ public sealed class TcpProxyHandlerTests
     [Fact]
     public async Task HandleAsync_UpstreamRefuses_DownstreamClosedAndConnectFailCounted()
     {
-        using var closed = ClosedPort();
-        var closedPort = (IPEndPoint)closed.LocalEndPoint!;
+        using var closed = FreePort.Refusing();
+        var closedPort = new IPEndPoint(IPAddress.Loopback, closed.Port);
         var cluster = TestClusters.Create(_stats, "down", TimeSpan.FromSeconds(5), closedPort);
         await using var front = new ProxyFront(Handler(Config("down"), cluster, TimeProvider.System));
 
@@ -392,18 +393,6 @@ public sealed class TcpProxyHandlerTests
         await SocketIo.SendAllAsync(client, bytes);
         var back = await SocketIo.ReadExactlyAsync(client, bytes.Length).WaitAsync(Limit);
         Assert.Equal(text, Encoding.ASCII.GetString(back));
-    }
-
-    /// <summary>
-    /// A loopback socket bound but not listening: connecting to its port is refused. It stays
-    /// bound while the test runs, so no listener or outgoing connection of another test can
-    /// take the port meanwhile (a released port was taken once and the connect hung).
-    /// </summary>
-    private static Socket ClosedPort()
-    {
-        var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return probe;
     }
 
     private sealed class CollectingSink : IAccessLogSink

@@ -16,6 +16,26 @@ public static class FreePort
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    /// <summary>A port on which nothing listens (connections to it are refused).</summary>
-    public static int Refusing() => Next();
+    /// <summary>
+    /// A port on which nothing listens (connections to it are refused) for as long as the
+    /// result is not disposed: it stays bound, so no other test's listener or outgoing
+    /// connection can take it meanwhile (a released port was taken once and a connect hung).
+    /// </summary>
+    public static RefusingPort Refusing() => new();
+}
+
+/// <summary>A loopback socket bound but not listening; see <see cref="FreePort.Refusing"/>.</summary>
+public sealed class RefusingPort : IDisposable
+{
+    private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+
+    public RefusingPort()
+    {
+        _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
+    }
+
+    public int Port { get; }
+
+    public void Dispose() => _socket.Dispose();
 }
