@@ -46,6 +46,7 @@ PROXY_CPU=1
 DURATION=10
 WARMUP=2
 HERALD_BIN=""
+HERALD_ENV=()                        # the image's environment, NAME=VALUE (see build_herald)
 SHIPPED_PUBLISH_FLAGS=(-p:PublishTrimmed=true -p:PublishSingleFile=true -p:EnableTrimAnalyzer=false)
 BENCH_BIN=""                         # Herald.Benchmarks.dll, which serves as the gRPC upstream
 STARTS=5                             # start-to-ready trials (the median is reported)
@@ -455,6 +456,9 @@ EOF
 }
 
 build_herald() {
+    # Herald runs with the image's environment: the ENV lines of docker/Dockerfile's final
+    # stage (runtime switches that cannot live in the runtimeconfig).
+    mapfile -t HERALD_ENV < <(awk '$1 == "FROM" { final = ($NF == "final") } final && $1 == "ENV" { for (i = 2; i <= NF; i++) print $i }' "$REPO_ROOT/docker/Dockerfile")
     if [[ -n "$HERALD_BIN" ]]; then
         [[ -x "$HERALD_BIN" ]] || { UNAVAILABLE[herald]="--herald $HERALD_BIN is not executable"; return 0; }
         HERALD_BIN=$(cd "$(dirname "$HERALD_BIN")" && pwd)/$(basename "$HERALD_BIN")
@@ -497,7 +501,7 @@ start_herald() {
     local pid start_ns
     [[ -z "${UNAVAILABLE[herald]:-}" ]] || return 0
     start_ns=$(date +%s%N)
-    start_bg herald "$PROXY_CPU" "$HERALD_BIN" proxy \
+    start_bg herald "$PROXY_CPU" env "${HERALD_ENV[@]}" "$HERALD_BIN" proxy \
         --bootstrap "$HERALD_BOOTSTRAP" --admin "127.0.0.1:$HERALD_ADMIN_PORT"
     pid=$BG_PID
     wait_ready herald "$pid" "$HERALD_ADMIN_PORT" || return 0
@@ -560,10 +564,10 @@ start_herald_pair() {
         "$UPSTREAM_H1_PORT" "$UPSTREAM_H1_PORT"
     sidecar_bootstrap "$WORK/pair-client.yaml" "$PAIR_CLIENT_OUTBOUND_PORT" "$PAIR_CLIENT_INBOUND_PORT" \
         "$PAIR_SERVER_INBOUND_PORT" "$UPSTREAM_H1_PORT"
-    start_bg herald-pair-server "$PROXY_CPU" "$HERALD_BIN" proxy \
+    start_bg herald-pair-server "$PROXY_CPU" env "${HERALD_ENV[@]}" "$HERALD_BIN" proxy \
         --bootstrap "$WORK/pair-server.yaml" --admin "127.0.0.1:$PAIR_SERVER_ADMIN_PORT"
     server=$BG_PID
-    start_bg herald-pair-client "$PROXY_CPU" "$HERALD_BIN" proxy \
+    start_bg herald-pair-client "$PROXY_CPU" env "${HERALD_ENV[@]}" "$HERALD_BIN" proxy \
         --bootstrap "$WORK/pair-client.yaml" --admin "127.0.0.1:$PAIR_CLIENT_ADMIN_PORT"
     client=$BG_PID
     wait_ready herald-pair "$server" "$PAIR_SERVER_ADMIN_PORT" || return 0
@@ -582,7 +586,7 @@ measure_start_to_ready() {
     for (( i = 0; i < STARTS; i++ )); do
         wait_for_quiet
         if ! out=$(python3 "$HARNESS_DIR/probe.py" start-to-ready "$SIDECAR_ADMIN_PORT" "$PROXY_CPU" -- \
-            "$HERALD_BIN" proxy --bootstrap "$WORK/sidecar.yaml" --admin "127.0.0.1:$SIDECAR_ADMIN_PORT" 2>>"$WORK/probe.log"); then
+            env "${HERALD_ENV[@]}" "$HERALD_BIN" proxy --bootstrap "$WORK/sidecar.yaml" --admin "127.0.0.1:$SIDECAR_ADMIN_PORT" 2>>"$WORK/probe.log"); then
             note "start to ready: a start failed: $(tail -n 1 "$WORK/probe.log")"
             return 0
         fi
@@ -600,7 +604,7 @@ measure_start_to_ready() {
 measure_idle_memory() {
     local pid rss out before after count
     [[ -z "${UNAVAILABLE[herald]:-}" ]] || return 0
-    start_bg herald-sidecar "$PROXY_CPU" "$HERALD_BIN" proxy \
+    start_bg herald-sidecar "$PROXY_CPU" env "${HERALD_ENV[@]}" "$HERALD_BIN" proxy \
         --bootstrap "$WORK/sidecar.yaml" --admin "127.0.0.1:$SIDECAR_ADMIN_PORT"
     pid=$BG_PID
     wait_ready herald-sidecar "$pid" "$SIDECAR_ADMIN_PORT" || return 0
@@ -1099,7 +1103,7 @@ machine_header() {
 - machine: $(nproc --all) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)
 - proxies pinned to CPU $PROXY_CPU (one worker/thread each); wrk/h2load and the upstream nginx on CPU $LOAD_CPU
 - ${DURATION}s per measurement after a ${WARMUP}s warm-up; wrk -t1 (32 and 256 connections), h2load -t1 -c32 -m10 (h2c prior knowledge; gRPC unary), h2load --h1 --rps (fixed rate)
-- herald: ${HERALD_BIN:-none} (commit $commit); $(nginx -v 2>&1 | sed 's/nginx version: //'); $(haproxy -v 2>/dev/null | awk 'NR == 1 { print "HAProxy " $3 }'); $(wrk -v 2>&1 | awk 'NR == 1 { print "wrk " $2 }'); $(h2load --version | sed 's/h2load //')
+- herald: ${HERALD_BIN:-none} (commit $commit) with the image's environment (${HERALD_ENV[*]:-none}); $(nginx -v 2>&1 | sed 's/nginx version: //'); $(haproxy -v 2>/dev/null | awk 'NR == 1 { print "HAProxy " $3 }'); $(wrk -v 2>&1 | awk 'NR == 1 { print "wrk " $2 }'); $(h2load --version | sed 's/h2load //')
 EOF
 }
 

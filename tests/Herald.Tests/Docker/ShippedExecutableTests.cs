@@ -13,6 +13,7 @@ namespace Herald.Tests.Docker;
 public sealed class ShippedExecutableTests
 {
     private const string DynamicCodeOff = "\"System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported\": false";
+    private const string Gen0Bounded = "\"System.GC.Gen0MaxBudget\": 6291456";
 
     [Fact(Timeout = 600_000)]
     public async Task Publish_DockerfileArguments_StartsAndForwardsWithDynamicCodeOff()
@@ -30,11 +31,16 @@ public sealed class ShippedExecutableTests
             var bundle = await File.ReadAllBytesAsync(executable);
             Assert.True(bundle.AsSpan().IndexOf(Encoding.UTF8.GetBytes(DynamicCodeOff)) >= 0, $"the bundled runtimeconfig lacks {DynamicCodeOff}");
 
+            // The GC's own gen0 budget let tens of MB of garbage sit in RSS under load.
+            Assert.True(bundle.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Gen0Bounded)) >= 0, $"the bundled runtimeconfig lacks {Gen0Bounded}");
+
             await using var upstream = await RecordingUpstream.StartAsync("shipped");
+            // With the image's environment too (the runtime switches a runtimeconfig cannot hold).
             await using var herald = await HeraldProcess.StartAsync(
                 () => new BootstrapBuilder().HttpListener("ingress", l => l.Route("/", "up")).Cluster("up", upstream.H2cPort, http2: true),
                 [],
-                executable);
+                executable,
+                DockerfileEnvironment());
 
             var http1 = await Curl.RunAsync("--http1.1", "-w", " %{http_version}", $"{herald.ListenerUrl("ingress")}/one");
             var h2c = await Curl.RunAsync("--http2-prior-knowledge", "-w", " %{http_version}", $"{herald.ListenerUrl("ingress")}/two");
@@ -53,6 +59,25 @@ public sealed class ShippedExecutableTests
         {
             output.Delete(recursive: true);
         }
+    }
+
+    /// <summary>The ENV instructions (<c>NAME=VALUE</c>) of the Dockerfile's final stage.</summary>
+    private static Dictionary<string, string> DockerfileEnvironment()
+    {
+        var dockerfile = DockerfileModel.Load(Path.Combine(DockerfileLintTests.DockerDirectory, "Dockerfile"));
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var instruction in dockerfile.Final.All("ENV"))
+        {
+            foreach (var pair in instruction.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                Assert.True(equals > 0, $"ENV {instruction.Arguments}: only the NAME=VALUE form is read here");
+                environment[pair[..equals]] = pair[(equals + 1)..];
+            }
+        }
+
+        Assert.Contains("DOTNET_JitHostMaxSlabCache", environment.Keys);
+        return environment;
     }
 
     /// <summary>The Dockerfile's <c>dotnet publish</c> arguments, with the output folder replaced.</summary>

@@ -59,8 +59,12 @@ public sealed class HeraldProcess : IAsyncDisposable
     public static Task<HeraldProcess> StartAsync(Func<BootstrapBuilder> bootstrap, IReadOnlyList<string> extraArgs) =>
         StartAsync(bootstrap, extraArgs, executable: null);
 
-    /// <summary>As <see cref="StartAsync(Func{BootstrapBuilder}, IReadOnlyList{string})"/>, running <paramref name="executable"/> (a published herald) when given.</summary>
-    public static async Task<HeraldProcess> StartAsync(Func<BootstrapBuilder> bootstrap, IReadOnlyList<string> extraArgs, string? executable)
+    /// <summary>
+    /// As <see cref="StartAsync(Func{BootstrapBuilder}, IReadOnlyList{string})"/>, running <paramref name="executable"/>
+    /// (a published herald) when given, with <paramref name="environment"/> added to its environment.
+    /// </summary>
+    public static async Task<HeraldProcess> StartAsync(
+        Func<BootstrapBuilder> bootstrap, IReadOnlyList<string> extraArgs, string? executable, IReadOnlyDictionary<string, string>? environment = null)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -69,7 +73,7 @@ public sealed class HeraldProcess : IAsyncDisposable
             var file = Path.Combine(dir.FullName, "bootstrap.yaml");
             await File.WriteAllTextAsync(file, builder.ToYaml());
             var adminPort = FreePort.Next();
-            var child = Launch(file, adminPort, extraArgs, executable);
+            var child = Launch(file, adminPort, extraArgs, executable, environment);
             var herald = new HeraldProcess(child, dir, builder, adminPort);
             try
             {
@@ -99,7 +103,7 @@ public sealed class HeraldProcess : IAsyncDisposable
         {
             var file = Path.Combine(dir.FullName, fileName);
             await File.WriteAllTextAsync(file, bootstrapText);
-            using var child = Launch(file, FreePort.Next(), [], executable: null);
+            using var child = Launch(file, FreePort.Next(), [], executable: null, environment: null);
             var exitCode = await child.WaitForExitAsync(timeout);
             return new ProcessResult(child.Description, exitCode, child.Stdout, child.Stderr);
         }
@@ -257,13 +261,13 @@ public sealed class HeraldProcess : IAsyncDisposable
             $"bootstrap:\n{Bootstrap.ToYaml()}\n{_child.Transcript()}");
     }
 
-    private static ChildProcess Launch(string bootstrapFile, int adminPort, IReadOnlyList<string> extraArgs, string? executable)
+    private static ChildProcess Launch(string bootstrapFile, int adminPort, IReadOnlyList<string> extraArgs, string? executable, IReadOnlyDictionary<string, string>? environment)
     {
         string[] proxyArgs = ["proxy", "--bootstrap", bootstrapFile, "--admin", $"127.0.0.1:{adminPort}", .. extraArgs];
         var bin = executable ?? Environment.GetEnvironmentVariable("HERALD_BIN");
         if (!string.IsNullOrEmpty(bin))
         {
-            return ChildProcess.Start(bin, proxyArgs);
+            return ChildProcess.Start(bin, proxyArgs, environment: environment);
         }
 
         var dll = Path.Combine(AppContext.BaseDirectory, "herald.dll");
@@ -272,7 +276,7 @@ public sealed class HeraldProcess : IAsyncDisposable
             throw new InvalidOperationException($"{dll} is missing: build the test project (it references proxy/Herald.Proxy.csproj) or set HERALD_BIN.");
         }
 
-        return ChildProcess.Start(Tools.DotnetHost(), [dll, .. proxyArgs]);
+        return ChildProcess.Start(Tools.DotnetHost(), [dll, .. proxyArgs], environment: environment);
     }
 
     private static bool LooksLikeBindConflict(string stderr) =>
