@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using Herald.Proxy.Async;
 using Herald.Proxy.Http.Retry;
 using Herald.Proxy.Http.Routing;
 using Herald.Proxy.Upstream;
@@ -26,6 +28,7 @@ internal sealed partial class Http1Connection
 
     private readonly record struct Http1Attempt(UpstreamAttemptResult Result, Http1UpstreamConnection? Connection, int GrpcStatus, bool HeadersMatched = false);
 
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardWithRetriesAsync(Route route, ClusterAction action, Cluster cluster, UpstreamEndpoint endpoint, RetryPolicy policy)
     {
         var buffered = await BufferBodyForReplayAsync(action.Timeout).ConfigureAwait(false);
@@ -147,12 +150,23 @@ internal sealed partial class Http1Connection
         }
     }
 
+    /// <summary>
+    /// The attempts, under the route timeout on the connection's sweeper guard (as on the fast
+    /// path: no timer per request; Istio puts a retry policy on every route).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RunAttemptsAsync(Route route, ClusterAction action, Cluster cluster, UpstreamEndpoint endpoint, RetryPolicy policy)
     {
         var clusterStats = cluster.Stats;
         var breakers = cluster.Breakers;
-        using var deadline = action.Timeout > TimeSpan.Zero ? new CancellationTokenSource(action.Timeout, _time) : null;
-        var routeToken = deadline?.Token ?? CancellationToken.None;
+        var timed = action.Timeout > TimeSpan.Zero;
+        var routeToken = CancellationToken.None;
+        if (timed)
+        {
+            StartRouteTimer(action.Timeout);
+            routeToken = _requestTimeout.Token;
+        }
+
         var upstreamStart = _time.GetTimestamp();
         List<UpstreamEndpoint>? tried = null;
         var retries = 0;
@@ -163,7 +177,7 @@ internal sealed partial class Http1Connection
             {
                 _upstreamHost = endpoint.AddressText;
                 _attemptNumber = retries + 1;
-                var attempt = await SendAttemptAsync(route, action, cluster, endpoint, policy.PerTryTimeout, deadline).ConfigureAwait(false);
+                var attempt = await SendAttemptAsync(route, action, cluster, endpoint, policy.PerTryTimeout, routeToken).ConfigureAwait(false);
                 if (StreamExpired is var expired and not StreamTimeoutKind.None)
                 {
                     attempt.Connection?.Abort();
@@ -209,6 +223,13 @@ internal sealed partial class Http1Connection
                         clusterStats.UpstreamRqRetrySuccess.Increment();
                     }
 
+                    // The route timeout covers the wait for the response head; the body goes on.
+                    if (timed)
+                    {
+                        timed = false;
+                        StopRouteTimer();
+                    }
+
                     return await RelayFinalResponseAsync(attempt.Connection!, route, clusterStats, upstreamStart).ConfigureAwait(false);
                 }
 
@@ -244,6 +265,11 @@ internal sealed partial class Http1Connection
         }
         finally
         {
+            if (timed)
+            {
+                StopRouteTimer();
+            }
+
             if (holdingRetry)
             {
                 breakers.ReleaseRetry();
@@ -252,14 +278,16 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>One attempt: connect or reuse, send the head and the kept body, read the response head.</summary>
-    private async ValueTask<Http1Attempt> SendAttemptAsync(Route route, ClusterAction action, Cluster cluster, UpstreamEndpoint endpoint, TimeSpan perTryTimeout, CancellationTokenSource? routeDeadline)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<Http1Attempt> SendAttemptAsync(Route route, ClusterAction action, Cluster cluster, UpstreamEndpoint endpoint, TimeSpan perTryTimeout, CancellationToken routeToken)
     {
         var clusterStats = cluster.Stats;
         var pool = endpoint.Http1Pool;
+
+        // Only a per_try_timeout needs a source of its own; without one the route's token serves.
         using var perTry = perTryTimeout > TimeSpan.Zero ? new CancellationTokenSource(perTryTimeout, _time) : null;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(
-            routeDeadline?.Token ?? CancellationToken.None, perTry?.Token ?? CancellationToken.None);
-        var token = linked.Token;
+        using var linked = perTry is null ? null : CancellationTokenSource.CreateLinkedTokenSource(routeToken, perTry.Token);
+        var token = linked?.Token ?? routeToken;
         clusterStats.UpstreamRqTotal.Increment();
         clusterStats.UpstreamRqActive.Increment();
         endpoint.BeginRequest();
@@ -326,6 +354,13 @@ internal sealed partial class Http1Connection
                     continue;
                 }
 
+                if (head == ResponseOutcome.Timeout)
+                {
+                    // The route timeout fired: the head read reports it instead of throwing,
+                    // since the route's token is the connection's request-timeout source.
+                    return new Http1Attempt(UpstreamAttemptResult.Failed(UpstreamFailureKind.Timeout), null, -1);
+                }
+
                 if (head != ResponseOutcome.Complete)
                 {
                     if (head == ResponseOutcome.ClosedBeforeResponse)
@@ -348,7 +383,7 @@ internal sealed partial class Http1Connection
         }
         catch (OperationCanceledException)
         {
-            if (routeDeadline?.IsCancellationRequested == true)
+            if (routeToken.IsCancellationRequested)
             {
                 return new Http1Attempt(UpstreamAttemptResult.Failed(UpstreamFailureKind.Timeout), null, -1);
             }
@@ -392,6 +427,7 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>The attempt that is kept: its head and body go to the client as on the fast path.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RelayFinalResponseAsync(Http1UpstreamConnection connection, Route route, ClusterStats clusterStats, long upstreamStart)
     {
         var reusable = false;

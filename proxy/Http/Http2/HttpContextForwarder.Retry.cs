@@ -28,7 +28,17 @@ internal static partial class HttpContextForwarder
         var request = context.Request;
         var hasBody = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? (request.ContentLength > 0);
         using var body = hasBody ? new ReplayableRequestBody(request.BodyReader, request.ContentLength) : null;
-        using var deadline = action.Timeout > TimeSpan.Zero ? new CancellationTokenSource(action.Timeout, time) : null;
+
+        // One source for the whole exchange (the client going away, or the route timeout on a
+        // guard of the shared sweeper); an attempt links its own only for a per_try_timeout.
+        using var exchange = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        StreamTimeoutGuard? deadline = null;
+        if (action.Timeout > TimeSpan.Zero)
+        {
+            deadline = manager.StreamSweeper.Rent(StreamTimeoutSweeper.CancelSource, exchange);
+            deadline.Start(TimeSpan.Zero, action.Timeout);
+        }
+
         var upstreamStart = time.GetTimestamp();
         List<UpstreamEndpoint>? tried = null;
         var retries = 0;
@@ -43,8 +53,7 @@ internal static partial class HttpContextForwarder
                 }
 
                 using var perTry = policy.PerTryTimeout > TimeSpan.Zero ? new CancellationTokenSource(policy.PerTryTimeout, time) : null;
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(
-                    context.RequestAborted, deadline?.Token ?? CancellationToken.None, perTry?.Token ?? CancellationToken.None);
+                using var linked = perTry is null ? null : CancellationTokenSource.CreateLinkedTokenSource(exchange.Token, perTry.Token);
                 using var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol, body, retries + 1);
                 HttpResponseMessage? response = null;
                 UpstreamAttemptResult result;
@@ -55,7 +64,7 @@ internal static partial class HttpContextForwarder
                 endpoint.BeginRequest();
                 try
                 {
-                    response = await invoker.SendAsync(message, linked.Token).ConfigureAwait(false);
+                    response = await invoker.SendAsync(message, linked?.Token ?? exchange.Token).ConfigureAwait(false);
                     var status = (int)response.StatusCode;
                     clusterStats.RecordResponseCode(status);
                     result = UpstreamAttemptResult.Response(status);
@@ -66,7 +75,7 @@ internal static partial class HttpContextForwarder
                 {
                     return "DC";
                 }
-                catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true)
+                catch (OperationCanceledException) when (deadline?.Expired is StreamTimeoutKind.Duration)
                 {
                     result = UpstreamAttemptResult.Failed(UpstreamFailureKind.Timeout);
                 }
@@ -125,7 +134,7 @@ internal static partial class HttpContextForwarder
                     using (response)
                     {
                         // The route timeout covers the wait for the response head; streams go on.
-                        deadline?.CancelAfter(Timeout.InfiniteTimeSpan);
+                        deadline?.Stop();
                         perTry?.CancelAfter(Timeout.InfiniteTimeSpan);
                         return await RelayResponseAsync(context, response, route, clusterStats, time, upstreamStart, head.StreamGuard, retries + 1).ConfigureAwait(false);
                     }
@@ -140,7 +149,11 @@ internal static partial class HttpContextForwarder
                 {
                     try
                     {
-                        await Task.Delay(backoff, time, deadline?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                        await Task.Delay(backoff, time, exchange.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                    {
+                        return "DC";
                     }
                     catch (OperationCanceledException)
                     {
@@ -162,6 +175,11 @@ internal static partial class HttpContextForwarder
         }
         finally
         {
+            if (deadline is not null)
+            {
+                manager.StreamSweeper.Return(deadline);
+            }
+
             if (holdingRetry)
             {
                 breakers.ReleaseRetry();

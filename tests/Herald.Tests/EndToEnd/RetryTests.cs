@@ -198,8 +198,10 @@ public sealed class RetryTests
         Assert.True(await herald.WaitForStatAsync("cluster.pair.upstream_rq_per_try_timeout", v => v >= 1) >= 1);
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task RouteTimeout_EveryAttemptHangs_504BoundsAllAttempts()
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RouteTimeout_EveryAttemptHangs_504BoundsAllAttempts(bool h2c)
     {
         await using var hanging = await RecordingUpstream.StartAsync("hanging");
         hanging.Handler = HangAsync;
@@ -209,13 +211,62 @@ public sealed class RetryTests
         using var client = TestHttp.CreateClient();
         var clock = Stopwatch.StartNew();
 
-        using var response = await client.GetAsync(herald.ListenerUrl("ingress") + "/x");
+        using var response = await SendAsync(client, herald.ListenerUrl("ingress") + "/x", h2c);
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("upstream request timeout", await response.Content.ReadAsStringAsync());
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(900) && clock.Elapsed < TimeSpan.FromSeconds(4), $"504 after {clock.Elapsed}");
         Assert.True(hanging.Count >= 2, $"{hanging.Count} attempts");
         Assert.True(await herald.WaitForStatAsync("cluster.slow.upstream_rq_timeout", v => v >= 1) >= 1);
+    }
+
+    /// <summary>
+    /// Istio's shape: a retry policy without a per-try timeout. The route timeout alone bounds
+    /// the attempt; a response whose head came in time streams past it, and the connection
+    /// (HTTP/1.1) serves the next request with a fresh bound.
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RouteTimeout_NoPerTryTimeout_BoundsTheHeadNotTheBody(bool h2c)
+    {
+        await using var upstream = await RecordingUpstream.StartAsync("up");
+        upstream.Handler = async context =>
+        {
+            if (context.Request.Path == "/hang")
+            {
+                await HangAsync(context);
+                return;
+            }
+
+            // The head now, the body after the route timeout has passed.
+            await context.Response.StartAsync(context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await Task.Delay(TimeSpan.FromSeconds(1.5), context.RequestAborted);
+            await context.Response.WriteAsync("late body", context.RequestAborted);
+        };
+        await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
+            .HttpListener("ingress", l => l.RawRoute(RetryRoute("/", "up", "5xx,reset", numRetries: 2, timeout: "0.8s")))
+            .Cluster("up", upstream.Port));
+        using var client = TestHttp.CreateClient();
+        var url = herald.ListenerUrl("ingress");
+
+        for (var i = 0; i < 2; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            using (var timedOut = await SendAsync(client, url + "/hang", h2c))
+            {
+                Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
+                Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(700) && clock.Elapsed < TimeSpan.FromSeconds(4), $"504 after {clock.Elapsed}");
+            }
+
+            using var slow = await SendAsync(client, url + "/slow", h2c);
+            Assert.Equal(HttpStatusCode.OK, slow.StatusCode);
+            Assert.Equal("late body", await slow.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(2, await herald.GetStatAsync("cluster.up.upstream_rq_timeout"));
+        Assert.Equal(0, await herald.GetStatAsync("cluster.up.upstream_rq_retry"));
     }
 
     [Fact(Timeout = 60_000)]
