@@ -85,13 +85,20 @@ internal sealed partial class Http1Connection
             return ReplayOutcome.NotReplayable;
         }
 
-        using var deadline = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout, _time) : null;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed, deadline?.Token ?? CancellationToken.None);
+        // The route timeout bounds the wait for the body, on the connection's sweeper guard. A
+        // client that goes away ends the read as on the fast path: the pipe completes or throws.
+        var timed = timeout > TimeSpan.Zero;
+        if (timed)
+        {
+            StartRouteTimer(timeout);
+        }
+
+        var token = timed ? _requestTimeout.Token : CancellationToken.None;
         try
         {
             while (true)
             {
-                var result = await _input.ReadAsync(linked.Token).ConfigureAwait(false);
+                var result = await _input.ReadAsync(token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 long bodyLength = -1;
                 if (_request.IsChunked)
@@ -140,13 +147,20 @@ internal sealed partial class Http1Connection
                 _input.AdvanceTo(buffer.Start, buffer.End);
             }
         }
-        catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true)
+        catch (OperationCanceledException) when (timed && _requestTimeout.IsCancellationRequested)
         {
             return ReplayOutcome.TimedOut;
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or Microsoft.AspNetCore.Connections.ConnectionResetException)
         {
             return ReplayOutcome.DownstreamGone;
+        }
+        finally
+        {
+            if (timed)
+            {
+                StopRouteTimer();
+            }
         }
     }
 

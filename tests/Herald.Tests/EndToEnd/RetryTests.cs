@@ -271,6 +271,35 @@ public sealed class RetryTests
         Assert.Equal(0, await herald.GetStatAsync("cluster.up.upstream_rq_retry"));
     }
 
+    /// <summary>
+    /// A body kept for replay is waited for under the route timeout: a client that stops
+    /// sending gets 408 at the bound and nothing reaches the upstream; the next client on a
+    /// new connection is served whole.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task ReplayBody_ClientStallsMidBody_408AtTheRouteTimeoutNothingForwarded()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync("up");
+        await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
+            .HttpListener("ingress", l => l.RawRoute(RetryRoute("/", "up", "5xx", numRetries: 2, timeout: "0.8s")))
+            .Cluster("up", upstream.Port));
+        var clock = Stopwatch.StartNew();
+
+        using (var stalled = await RawHttp.ConnectAsync(herald.ListenerPort("ingress")))
+        {
+            await stalled.SendAsync("POST /stalled HTTP/1.1\r\nhost: t\r\ncontent-length: 100\r\n\r\n0123456789");
+            var (text, closed) = await stalled.ReadToCloseAsync(TimeSpan.FromSeconds(10));
+            Assert.True(closed);
+            Assert.StartsWith("HTTP/1.1 408", text, StringComparison.Ordinal);
+            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(700) && clock.Elapsed < TimeSpan.FromSeconds(5), $"408 after {clock.Elapsed}");
+        }
+
+        using var client = TestHttp.CreateClient();
+        using var whole = await SendAsync(client, herald.ListenerUrl("ingress") + "/whole", h2c: false, new byte[100]);
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal(["/whole"], upstream.Requests.Select(r => r.Path));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task UpstreamClosesMidBody_NotRetriedOnceBytesWentDownstream()
     {
