@@ -88,12 +88,7 @@ internal sealed partial class Http1Connection
         // The route timeout bounds the wait for the body, on the connection's sweeper guard. A
         // client that goes away ends the read as on the fast path: the pipe completes or throws.
         var timed = timeout > TimeSpan.Zero;
-        if (timed)
-        {
-            StartRouteTimer(timeout);
-        }
-
-        var token = timed ? _requestTimeout.Token : CancellationToken.None;
+        var token = timed ? StartRouteTimer(timeout) : CancellationToken.None;
         try
         {
             while (true)
@@ -174,12 +169,7 @@ internal sealed partial class Http1Connection
         var clusterStats = cluster.Stats;
         var breakers = cluster.Breakers;
         var timed = action.Timeout > TimeSpan.Zero;
-        var routeToken = CancellationToken.None;
-        if (timed)
-        {
-            StartRouteTimer(action.Timeout);
-            routeToken = _requestTimeout.Token;
-        }
+        var routeToken = timed ? StartRouteTimer(action.Timeout) : CancellationToken.None;
 
         var upstreamStart = _time.GetTimestamp();
         List<UpstreamEndpoint>? tried = null;

@@ -304,12 +304,7 @@ internal sealed partial class Http1Connection
     private async ValueTask<ResponseOutcome> ReadResponseHeadAsync(
         Http1UpstreamConnection connection, Http1ResponseHead response, TimeSpan timeout, Task<BodyOutcome>? bodyTask, CancellationToken cancellationToken = default)
     {
-        var token = cancellationToken;
-        if (timeout > TimeSpan.Zero)
-        {
-            StartRouteTimer(timeout);
-            token = _requestTimeout.Token;
-        }
+        var token = timeout > TimeSpan.Zero ? StartRouteTimer(timeout) : cancellationToken;
 
         try
         {
@@ -369,14 +364,15 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>
-    /// The route timeout for the response head, on a guard of the shared sweeper rather than a
-    /// timer per request: when it fires, the sweeper cancels <see cref="_requestTimeout"/>.
+    /// The route timeout, on a guard of the shared sweeper rather than a timer per request:
+    /// when it fires, the sweeper cancels <see cref="_requestTimeout"/>, whose token this returns.
     /// </summary>
-    private void StartRouteTimer(TimeSpan timeout)
+    private CancellationToken StartRouteTimer(TimeSpan timeout)
     {
         _routeTimer ??= StreamTimeoutSweeper.For(_time).Rent(StreamTimeoutSweeper.CancelSource, null);
         _routeTimer.SetCallback(StreamTimeoutSweeper.CancelSource, _requestTimeout);
         _routeTimer.Start(TimeSpan.Zero, timeout);
+        return _requestTimeout.Token;
     }
 
     private void StopRouteTimer()

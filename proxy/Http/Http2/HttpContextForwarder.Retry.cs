@@ -32,12 +32,7 @@ internal static partial class HttpContextForwarder
         // One source for the whole exchange (the client going away, or the route timeout on a
         // guard of the shared sweeper); an attempt links its own only for a per_try_timeout.
         using var exchange = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        StreamTimeoutGuard? deadline = null;
-        if (action.Timeout > TimeSpan.Zero)
-        {
-            deadline = manager.StreamSweeper.Rent(StreamTimeoutSweeper.CancelSource, exchange);
-            deadline.Start(TimeSpan.Zero, action.Timeout);
-        }
+        var deadline = StartRouteTimeout(manager, action, exchange);
 
         var upstreamStart = time.GetTimestamp();
         List<UpstreamEndpoint>? tried = null;

@@ -266,13 +266,7 @@ internal static partial class HttpContextForwarder
         var upstreamStart = time.GetTimestamp();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
 
-        // The route timeout on a guard of the shared sweeper, not a timer per request.
-        StreamTimeoutGuard? timeout = null;
-        if (action.Timeout > TimeSpan.Zero)
-        {
-            timeout = manager.StreamSweeper.Rent(StreamTimeoutSweeper.CancelSource, linked);
-            timeout.Start(TimeSpan.Zero, action.Timeout);
-        }
+        var timeout = StartRouteTimeout(manager, action, linked);
 
         try
         {
@@ -348,6 +342,23 @@ internal static partial class HttpContextForwarder
         CopyTrailers(response, context);
         clusterStats.UpstreamRqTime.Record(time.GetElapsedTime(upstreamStart));
         return "-";
+    }
+
+    /// <summary>
+    /// The route timeout on a guard of the shared sweeper, not a timer per request: it cancels
+    /// <paramref name="source"/> when it fires. Null when the route has none; return it to
+    /// <see cref="HttpConnectionManager.StreamSweeper"/> when the exchange ends.
+    /// </summary>
+    private static StreamTimeoutGuard? StartRouteTimeout(HttpConnectionManager manager, ClusterAction action, CancellationTokenSource source)
+    {
+        if (action.Timeout <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        var guard = manager.StreamSweeper.Rent(StreamTimeoutSweeper.CancelSource, source);
+        guard.Start(TimeSpan.Zero, action.Timeout);
+        return guard;
     }
 
     /// <summary>What a failed send means, counted as Envoy counts it.</summary>
