@@ -244,11 +244,13 @@ public sealed class RetryTests
             // The head now, the body after the route timeout has passed.
             await context.Response.StartAsync(context.RequestAborted);
             await context.Response.Body.FlushAsync(context.RequestAborted);
-            await Task.Delay(TimeSpan.FromSeconds(1.5), context.RequestAborted);
+            await Task.Delay(TimeSpan.FromSeconds(2.5), context.RequestAborted);
             await context.Response.WriteAsync("late body", context.RequestAborted);
         };
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
-            .HttpListener("ingress", l => l.RawRoute(RetryRoute("/", "up", "5xx,reset", numRetries: 2, timeout: "0.8s")))
+            // 1.5 s: room for a first request through a freshly started Debug herald on a
+            // loaded machine, and still well under the slow body's 2.5 s.
+            .HttpListener("ingress", l => l.RawRoute(RetryRoute("/", "up", "5xx,reset", numRetries: 2, timeout: "1.5s")))
             .Cluster("up", upstream.Port));
         using var client = TestHttp.CreateClient();
         var url = herald.ListenerUrl("ingress");
@@ -259,7 +261,7 @@ public sealed class RetryTests
             using (var timedOut = await SendAsync(client, url + "/hang", h2c))
             {
                 Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
-                Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(700) && clock.Elapsed < TimeSpan.FromSeconds(4), $"504 after {clock.Elapsed}");
+                Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(1400) && clock.Elapsed < TimeSpan.FromSeconds(6), $"504 after {clock.Elapsed}");
             }
 
             using var slow = await SendAsync(client, url + "/slow", h2c);
@@ -281,7 +283,9 @@ public sealed class RetryTests
     {
         await using var upstream = await RecordingUpstream.StartAsync("up");
         await using var herald = await HeraldProcess.StartAsync(() => new BootstrapBuilder()
-            .HttpListener("ingress", l => l.RawRoute(RetryRoute("/", "up", "5xx", numRetries: 2, timeout: "0.8s")))
+            // 3 s, not less: it also bounds the next client's first request through a freshly
+            // started Debug herald, which took more than 0.8 s on a loaded CI machine once.
+            .HttpListener("ingress", l => l.RawRoute(RetryRoute("/", "up", "5xx", numRetries: 2, timeout: "3s")))
             .Cluster("up", upstream.Port));
         var clock = Stopwatch.StartNew();
 
@@ -291,7 +295,7 @@ public sealed class RetryTests
             var (text, closed) = await stalled.ReadToCloseAsync(TimeSpan.FromSeconds(10));
             Assert.True(closed);
             Assert.StartsWith("HTTP/1.1 408", text, StringComparison.Ordinal);
-            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(700) && clock.Elapsed < TimeSpan.FromSeconds(5), $"408 after {clock.Elapsed}");
+            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(2900) && clock.Elapsed < TimeSpan.FromSeconds(8), $"408 after {clock.Elapsed}");
         }
 
         using var client = TestHttp.CreateClient();
