@@ -19,6 +19,9 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
     private Uri? _lastRequestUri;
     private uint _weight;
     private int _healthFlags;
+    private readonly ClusterConfig _cluster;
+    private readonly ClusterStats _stats;
+    private Http2.Http2ConnectionPool? _http2Pool;
 
     public UpstreamEndpoint(IPEndPoint address, string hostName, uint weight, ClusterConfig cluster, ClusterStats stats)
     {
@@ -30,6 +33,8 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
         Origin = (cluster.Tls is null ? "http://" : "https://") + AddressText;
         _weight = weight == 0 ? 1 : weight;
         Http1Pool = new Http1ConnectionPool(address, cluster.ConnectTimeout, stats, cluster.SourceAddress) { Tls = cluster.Tls };
+        _cluster = cluster;
+        _stats = stats;
     }
 
     public IPEndPoint Address { get; }
@@ -70,6 +75,22 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
 
     public Http1ConnectionPool Http1Pool { get; }
 
+    /// <summary>Herald's own HTTP/2 connections to this address (cleartext h2c), made on first use.</summary>
+    public Http2.Http2ConnectionPool Http2Pool
+    {
+        get
+        {
+            var pool = Volatile.Read(ref _http2Pool);
+            if (pool is not null)
+            {
+                return pool;
+            }
+
+            var created = new Http2.Http2ConnectionPool(Address, _cluster.ConnectTimeout, _stats, _cluster.SourceAddress);
+            return Interlocked.CompareExchange(ref _http2Pool, created, null) ?? created;
+        }
+    }
+
     public void BeginRequest() => Interlocked.Increment(ref _activeRequests);
 
     public void EndRequest() => Interlocked.Decrement(ref _activeRequests);
@@ -109,21 +130,14 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
     public override string ToString() => AddressText;
 
     /// <summary>Disposes the pool once the endpoint has left its cluster (if the pool is disposable).</summary>
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        // Cast through object: the pool's disposal lives in another part of the partial class.
-        object pool = Http1Pool;
-        if (pool is IAsyncDisposable asyncDisposable)
+        if (Volatile.Read(ref _http2Pool) is { } http2Pool)
         {
-            return asyncDisposable.DisposeAsync();
+            await http2Pool.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (pool is IDisposable disposable)
-        {
-            disposable.Dispose();
-        }
-
-        return ValueTask.CompletedTask;
+        await Http1Pool.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>An endpoint update changed the weight of an address that stays.</summary>

@@ -14,8 +14,29 @@ internal sealed class UpstreamHttpClients : IDisposable
 {
     private readonly ConditionalWeakTable<Cluster, HttpMessageInvoker> _invokers = new();
 
+    /// <summary>
+    /// Herald's own HTTP/2 client carries cleartext HTTP/2 (h2c) requests unless
+    /// HERALD_HTTP2_CLIENT=system asks for SocketsHttpHandler (to compare, or as a way out).
+    /// </summary>
+    public static readonly bool OwnHttp2Client =
+        !string.Equals(Environment.GetEnvironmentVariable("HERALD_HTTP2_CLIENT"), "system", StringComparison.OrdinalIgnoreCase);
+
     public HttpMessageInvoker Get(Cluster cluster) =>
         _invokers.GetValue(cluster, static c => Create(c.Config));
+
+    /// <summary>
+    /// Sends one request to <paramref name="endpoint"/>: HTTP/2 without TLS on the endpoint's
+    /// own connection pool, anything else through the cluster's SocketsHttpHandler.
+    /// </summary>
+    public ValueTask<HttpResponseMessage> SendAsync(Cluster cluster, UpstreamEndpoint endpoint, HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (OwnHttp2Client && cluster.Config.Tls is null && request.Version == HttpVersion.Version20)
+        {
+            return endpoint.Http2Pool.SendAsync(request, cancellationToken);
+        }
+
+        return new ValueTask<HttpResponseMessage>(Get(cluster).SendAsync(request, cancellationToken));
+    }
 
     public static HttpMessageInvoker Create(ClusterConfig config)
     {

@@ -42,8 +42,7 @@ internal sealed partial class Http1Connection
             HttpResponseMessage response;
             try
             {
-                response = await _manager.HttpClients.Get(cluster)
-                    .SendAsync(message, token).ConfigureAwait(false);
+                response = await _manager.HttpClients.SendAsync(cluster, endpoint, message, token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (StreamExpired != StreamTimeoutKind.None)
             {

@@ -24,7 +24,7 @@ internal static partial class HttpContextForwarder
         var clusterStats = cluster.Stats;
         var breakers = cluster.Breakers;
         var time = manager.Time;
-        var invoker = manager.HttpClients.Get(cluster);
+        var clients = manager.HttpClients;
         var request = context.Request;
         var hasBody = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? (request.ContentLength > 0);
         using var body = hasBody ? new ReplayableRequestBody(request.BodyReader, request.ContentLength) : null;
@@ -59,7 +59,7 @@ internal static partial class HttpContextForwarder
                 endpoint.BeginRequest();
                 try
                 {
-                    response = await invoker.SendAsync(message, linked?.Token ?? exchange.Token).ConfigureAwait(false);
+                    response = await clients.SendAsync(cluster, endpoint, message, linked?.Token ?? exchange.Token).ConfigureAwait(false);
                     var status = (int)response.StatusCode;
                     clusterStats.RecordResponseCode(status);
                     result = UpstreamAttemptResult.Response(status);

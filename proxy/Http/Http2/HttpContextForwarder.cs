@@ -274,8 +274,7 @@ internal static partial class HttpContextForwarder
             HttpResponseMessage response;
             try
             {
-                response = await manager.HttpClients.Get(cluster)
-                    .SendAsync(message, linked.Token).ConfigureAwait(false);
+                response = await manager.HttpClients.SendAsync(cluster, endpoint, message, linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (timeout?.Expired is StreamTimeoutKind.Duration)
             {

@@ -38,14 +38,15 @@ internal sealed class StreamingContent : HttpContent
             }
 
             _source.AdvanceTo(buffer.End);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                // The handler sends what is left with the end of the body.
+                break;
+            }
+
             if (!buffer.IsEmpty)
             {
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            if (result.IsCompleted || result.IsCanceled)
-            {
-                break;
             }
         }
     }

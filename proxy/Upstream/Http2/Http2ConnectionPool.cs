@@ -1,0 +1,262 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Herald.Proxy.Async;
+
+namespace Herald.Proxy.Upstream.Http2;
+
+/// <summary>
+/// HTTP/2 (h2c) connections to one upstream endpoint. A request takes a stream on the first
+/// connection with a free one; when all are full, one new connection is made and the
+/// requests that queue for it share it up to its stream limit. Connections idle for a minute
+/// are closed, as SocketsHttpHandler did.
+/// </summary>
+internal sealed class Http2ConnectionPool : IAsyncDisposable
+{
+    /// <summary>How long a connection without streams is kept.</summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(1);
+
+    // Streams assumed per connection before its SETTINGS arrive (what Kestrel, nginx and Envoy allow).
+    private const int AssumedStreamsPerConnection = 100;
+
+    private const int MaxPooledStreams = 512;
+
+    private readonly Lock _lock = new();
+    private readonly Stack<Http2ClientStream> _freeStreams = new();
+    private readonly ClusterStats _stats;
+    private Http2ClientConnection[] _connections = [];
+    private TaskCompletionSource<Http2ClientConnection>? _connecting;
+    private int _connectingWaiters;
+    private ITimer? _idleTimer;
+    private bool _disposed;
+
+    public Http2ConnectionPool(IPEndPoint address, TimeSpan connectTimeout, ClusterStats stats, IPEndPoint? sourceAddress = null)
+    {
+        Address = address;
+        ConnectTimeout = connectTimeout;
+        SourceAddress = sourceAddress;
+        _stats = stats;
+    }
+
+    public IPEndPoint Address { get; }
+
+    public TimeSpan ConnectTimeout { get; }
+
+    public IPEndPoint? SourceAddress { get; }
+
+    /// <summary>Open connections (for tests and stats).</summary>
+    public int ConnectionCount => Volatile.Read(ref _connections).Length;
+
+    /// <summary>Sends on a pooled connection; a request without a body that the upstream's GOAWAY left unprocessed is sent again on another.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    public async ValueTask<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var connection = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await connection.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (UnprocessedRequestException) when (attempt == 0 && request.Content is null)
+            {
+                // The upstream is shutting that connection down; this one goes on a fresh one.
+            }
+        }
+    }
+
+    public Http2ClientStream RentStream()
+    {
+        lock (_freeStreams)
+        {
+            if (_freeStreams.TryPop(out var stream))
+            {
+                return stream;
+            }
+        }
+
+        return new Http2ClientStream();
+    }
+
+    public void ReturnStream(Http2ClientStream stream)
+    {
+        lock (_freeStreams)
+        {
+            if (_freeStreams.Count < MaxPooledStreams)
+            {
+                _freeStreams.Push(stream);
+            }
+        }
+    }
+
+    internal void OnClosed(Http2ClientConnection connection)
+    {
+        lock (_lock)
+        {
+            var index = Array.IndexOf(_connections, connection);
+            if (index >= 0)
+            {
+                _connections = [.. _connections[..index], .. _connections[(index + 1)..]];
+                if (_connections.Length == 0)
+                {
+                    _idleTimer?.Dispose();
+                    _idleTimer = null;
+                }
+            }
+        }
+
+        _stats.UpstreamCxActive.Decrement();
+        _stats.UpstreamCxDestroy.Increment();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Http2ClientConnection[] connections;
+        lock (_lock)
+        {
+            _disposed = true;
+            connections = _connections;
+            _idleTimer?.Dispose();
+            _idleTimer = null;
+        }
+
+        foreach (var connection in connections)
+        {
+            connection.Drain();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask<Http2ClientConnection> AcquireAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            TaskCompletionSource<Http2ClientConnection> connecting;
+            var start = false;
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                foreach (var connection in _connections)
+                {
+                    if (connection.TryReserveStream())
+                    {
+                        return connection;
+                    }
+                }
+
+                if (_connecting is null || _connectingWaiters >= AssumedStreamsPerConnection)
+                {
+                    _connecting = new TaskCompletionSource<Http2ClientConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _connectingWaiters = 0;
+                    start = true;
+                }
+
+                _connectingWaiters++;
+                connecting = _connecting;
+            }
+
+            if (start)
+            {
+                _ = ConnectAsync(connecting);
+            }
+
+            var fresh = await connecting.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (fresh.TryReserveStream())
+            {
+                return fresh;
+            }
+        }
+    }
+
+    // Shared by the requests that queued for it: no single request's cancellation stops it, the connect timeout does.
+    private async Task ConnectAsync(TaskCompletionSource<Http2ClientConnection> completion)
+    {
+        try
+        {
+            var connection = await ConnectCoreAsync().ConfigureAwait(false);
+            lock (_lock)
+            {
+                if (ReferenceEquals(_connecting, completion))
+                {
+                    _connecting = null;
+                }
+
+                if (!_disposed)
+                {
+                    _connections = [.. _connections, connection];
+                    _idleTimer ??= TimeProvider.System.CreateTimer(static state => ((Http2ConnectionPool)state!).CloseIdle(), this, IdleTimeout / 4, IdleTimeout / 4);
+                }
+            }
+
+            if (Volatile.Read(ref _disposed))
+            {
+                connection.Drain();
+                completion.SetException(new ObjectDisposedException(nameof(Http2ConnectionPool)));
+                return;
+            }
+
+            completion.SetResult(connection);
+        }
+        catch (Exception e)
+        {
+            lock (_lock)
+            {
+                if (ReferenceEquals(_connecting, completion))
+                {
+                    _connecting = null;
+                }
+            }
+
+            completion.SetException(e);
+        }
+    }
+
+    private async Task<Http2ClientConnection> ConnectCoreAsync()
+    {
+        Socket socket;
+        try
+        {
+            socket = UpstreamSocketFactory.CreateSocket(Address, SourceAddress);
+        }
+        catch (SocketException e)
+        {
+            throw new HttpRequestException(HttpRequestError.ConnectionError, "connection failure", e);
+        }
+
+        using var timeout = new CancellationTokenSource(ConnectTimeout);
+        try
+        {
+            await socket.ConnectAsync(Address, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            socket.Dispose();
+            if (timeout.IsCancellationRequested)
+            {
+                _stats.UpstreamCxConnectTimeout.Increment();
+                throw new HttpRequestException(HttpRequestError.ConnectionError, "connection timeout", e);
+            }
+
+            throw new HttpRequestException(HttpRequestError.ConnectionError, "connection failure", e);
+        }
+
+        _stats.UpstreamCxTotal.Increment();
+        _stats.UpstreamCxActive.Increment();
+        var connection = new Http2ClientConnection(this, socket);
+        connection.Start();
+        return connection;
+    }
+
+    private void CloseIdle()
+    {
+        var now = Environment.TickCount64;
+        foreach (var connection in Volatile.Read(ref _connections))
+        {
+            if (connection.ActiveStreams == 0 && now - connection.IdleSince >= (long)IdleTimeout.TotalMilliseconds)
+            {
+                connection.Drain();
+            }
+        }
+    }
+}
