@@ -99,6 +99,11 @@ internal sealed partial class Http2ClientConnection
         {
             reason = new HttpRequestException(HttpRequestError.Unknown, "the upstream connection failed", e);
         }
+        catch (Exception e)
+        {
+            // A bug of ours must not leave a connection in the pool that nobody reads.
+            reason = new HttpRequestException(HttpRequestError.Unknown, "the upstream connection failed: " + e.Message, e);
+        }
 
         ArrayPool<byte>.Shared.Return(buffer);
         if (_headerBlock is { } block)
@@ -188,9 +193,17 @@ internal sealed partial class Http2ClientConnection
                 stream.ReceiveWindow -= payload.Length;
                 overflow = stream.ReceiveWindow < 0;
 
-                // Padding is nobody's to read: its credit goes back at once.
+                // Padding is nobody's to read, nor is a frame the stream refuses: their credit goes back at once.
                 stream.UnacknowledgedBytes += payload.Length - data.Length;
-                kick = CreditConnection(payload.Length - data.Length);
+                if (overflow || stream.AwaitingHead)
+                {
+                    kick = CreditConnection(payload.Length);
+                }
+                else
+                {
+                    stream.DeliveredBytes += data.Length;
+                    kick = CreditConnection(payload.Length - data.Length);
+                }
             }
         }
 
@@ -357,6 +370,10 @@ internal sealed partial class Http2ClientConnection
         {
             stream.CancelBody();
         }
+        else if (code == Http2ErrorCode.RefusedStream)
+        {
+            stream.Fail(new UnprocessedRequestException("the upstream refused the stream (RefusedStream)", stream.BodyStarted));
+        }
         else
         {
             var message = $"the upstream reset the stream ({code})";
@@ -384,6 +401,14 @@ internal sealed partial class Http2ClientConnection
             return;
         }
 
+        ApplySettings(payload);
+        Pool.OnPeerStreamLimit(Volatile.Read(ref _maxConcurrentStreams));
+        _firstSettings.TrySetResult();
+        Kick();
+    }
+
+    private void ApplySettings(ReadOnlySpan<byte> payload)
+    {
         if (payload.Length % 6 != 0)
         {
             throw new Http2ConnectionException(Http2ErrorCode.FrameSizeError, "the upstream sent SETTINGS of the wrong size");
@@ -400,8 +425,6 @@ internal sealed partial class Http2ClientConnection
 
             WriteFrame(Http2FrameType.Settings, Http2Frame.Ack, 0, []);
         }
-
-        Kick();
     }
 
     // Under the lock.
@@ -513,7 +536,7 @@ internal sealed partial class Http2ClientConnection
                     stream.WindowWaiter = null;
                 }
 
-                stream.Fail(new UnprocessedRequestException(message));
+                stream.Fail(new UnprocessedRequestException(message, stream.BodyStarted));
                 CloseStream(stream);
                 stream.Release();
             }

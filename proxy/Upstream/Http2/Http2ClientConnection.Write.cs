@@ -324,6 +324,40 @@ internal sealed partial class Http2ClientConnection
         Forget(FlushAsync());
     }
 
+    /// <summary>On close: a GOAWAY or reset still pending is sent now if no send is under way (best effort).</summary>
+    private void SendLastFrames()
+    {
+        FrameBuffer? last = null;
+        lock (_lock)
+        {
+            if (!_flushing && _pending.Length > 0)
+            {
+                last = _pending;
+                _flushing = true;
+            }
+        }
+
+        if (last is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket.Send(last.WrittenSpan, SocketFlags.None);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The peer is gone already.
+        }
+
+        lock (_lock)
+        {
+            _pending.Release();
+            _sending.Release();
+        }
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendPendingAsync()
     {

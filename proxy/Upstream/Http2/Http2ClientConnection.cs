@@ -49,6 +49,7 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
     private bool _goingAway;
     private Exception? _closedBy;
     private long _idleSince;
+    private readonly TaskCompletionSource _firstSettings = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Http2ClientConnection(Http2ConnectionPool pool, Socket socket)
     {
@@ -58,6 +59,9 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
     }
 
     public Http2ConnectionPool Pool { get; }
+
+    /// <summary>Completes when the upstream's first SETTINGS arrived (its stream limit is known then); fails if the connection closes first.</summary>
+    public Task FirstSettings => _firstSettings.Task;
 
     public ResponseHeaderStrings HeaderStrings { get; } = new();
 
@@ -136,9 +140,9 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
         {
             lock (_lock)
             {
-                if (_closedBy is { } closedBy)
+                if (_closedBy is not null)
                 {
-                    throw new HttpRequestException(HttpRequestError.Unknown, "the upstream connection closed", closedBy);
+                    throw new UnprocessedRequestException("the upstream connection closed before the request was sent", bodyStarted: false);
                 }
 
                 WriteHeaders(stream, request, endStream: content is null);
@@ -161,6 +165,7 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
             // Runs until the body has to wait for the client; what it wrote by then goes with
             // the HEADERS. It holds the stream until it is done.
             stream.AddHold();
+            stream.BodyStarted = true;
             Forget(SendBodyAsync(stream, content));
         }
 
@@ -183,6 +188,17 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
     /// <summary>The forwarder disposed the response: a stream still open is reset, and the consumer's hold ends.</summary>
     public void OnResponseDisposed(Http2ClientStream stream)
     {
+        lock (_lock)
+        {
+            // What the consumer left unread is nobody's: the connection gets its credit back.
+            if (CreditConnection((int)(stream.DeliveredBytes - stream.ConsumedBytes)))
+            {
+                Kick();
+            }
+
+            stream.ConsumedBytes = stream.DeliveredBytes;
+        }
+
         if (!stream.RemoteClosed || !stream.LocalClosed)
         {
             Abandon(stream, new IOException("the response was disposed before its end"));
@@ -208,6 +224,7 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
                 return;
             }
 
+            stream.ConsumedBytes += count;
             kick = CreditConnection(count);
 
             if (!stream.RemoteClosed)
@@ -291,6 +308,8 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
             }
         }
 
+        _firstSettings.TrySetException(reason);
+        SendLastFrames();
         var error = reason as HttpRequestException ?? new HttpRequestException(HttpRequestError.Unknown, "the upstream connection closed", reason);
         foreach (var stream in failed)
         {

@@ -27,7 +27,8 @@ internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>,
     private HttpResponseMessage? _response;
     private HeaderPhase _phase;
     private int _status;
-    private bool _headCompleted;
+    private int _headCompleted;
+    private IOException? _bodyError;
     private int _holds;
 
     private enum HeaderPhase
@@ -61,7 +62,18 @@ internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>,
     public bool LocalClosed { get; set; }
 
     /// <summary>True until the response head arrived: an error then fails SendAsync rather than the body.</summary>
-    public bool AwaitingHead => !_headCompleted;
+    public bool AwaitingHead => Volatile.Read(ref _headCompleted) == 0;
+
+    /// <summary>Why the body ended early (reset, connection lost): reads throw it.</summary>
+    public IOException? BodyError => Volatile.Read(ref _bodyError);
+
+    /// <summary>Body bytes handed to the consumer's pipe, and read from it (under the connection's lock): the rest is credited back when the response is dropped.</summary>
+    public long DeliveredBytes { get; set; }
+
+    public long ConsumedBytes { get; set; }
+
+    /// <summary>The request body sender started (its bytes may be gone from the client's stream): the request cannot be sent again.</summary>
+    public bool BodyStarted { get; set; }
 
     /// <summary>Where this stream's last DATA frame starts in the pending frames, if they are still of <see cref="LastDataFrameGeneration"/>.</summary>
     public int LastDataFrameOffset { get; set; } = -1;
@@ -120,7 +132,7 @@ internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>,
     /// <summary>Before a header block is decoded: informational heads are dropped, trailers go to their own collection.</summary>
     public void BeginHeaderBlock()
     {
-        if (_headCompleted)
+        if (Volatile.Read(ref _headCompleted) != 0)
         {
             _phase = HeaderPhase.Trailers;
             return;
@@ -161,8 +173,13 @@ internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>,
 
         var response = _response ??= NewResponse();
         response.StatusCode = (HttpStatusCode)_status;
-        _headCompleted = true;
-        _head.SetResult(response);
+
+        // A cancellation may fail the head at the same moment: exactly one of them completes it.
+        if (Interlocked.Exchange(ref _headCompleted, 1) == 0)
+        {
+            _head.SetResult(response);
+        }
+
         return true;
     }
 
@@ -198,17 +215,19 @@ internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>,
     /// <summary>
     /// The exchange failed (reset, connection error, cancellation): SendAsync throws
     /// <paramref name="error"/> if the head has not come yet, the body read fails after it.
+    /// Any thread may call it: the body pipe's writer stays the read loop's, so the consumer
+    /// is woken by cancelling its read instead.
     /// </summary>
     public void Fail(Exception error)
     {
         RemoteClosed = true;
-        if (!_headCompleted)
+        Volatile.Write(ref _bodyError, error as IOException ?? new IOException(error.Message, error));
+        if (Interlocked.Exchange(ref _headCompleted, 1) == 0)
         {
-            _headCompleted = true;
             _head.SetException(error);
         }
 
-        _body.Writer.Complete(error is IOException ? error : new IOException(error.Message, error));
+        _body.Reader.CancelPendingRead();
         CancelBody();
     }
 
@@ -275,7 +294,11 @@ internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>,
         _response = null;
         _phase = HeaderPhase.Head;
         _status = 0;
-        _headCompleted = false;
+        _headCompleted = 0;
+        _bodyError = null;
+        DeliveredBytes = 0;
+        ConsumedBytes = 0;
+        BodyStarted = false;
         RemoteClosed = false;
         LocalClosed = false;
         WindowWaiter = null;

@@ -21,12 +21,15 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
 
     private const int MaxPooledStreams = 512;
 
+    private const int MaxConnectsPerRequest = 4;
+
     private readonly Lock _lock = new();
     private readonly Stack<Http2ClientStream> _freeStreams = new();
     private readonly ClusterStats _stats;
     private Http2ClientConnection[] _connections = [];
     private TaskCompletionSource<Http2ClientConnection>? _connecting;
     private int _connectingWaiters;
+    private int _streamsPerConnection = AssumedStreamsPerConnection;
     private ITimer? _idleTimer;
     private bool _disposed;
 
@@ -58,9 +61,9 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
             {
                 return await connection.SendAsync(request, cancellationToken).ConfigureAwait(false);
             }
-            catch (UnprocessedRequestException) when (attempt == 0 && request.Content is null)
+            catch (UnprocessedRequestException e) when (attempt < 2 && (request.Content is null || !e.BodyStarted))
             {
-                // The upstream is shutting that connection down; this one goes on a fresh one.
+                // The upstream never saw it (GOAWAY, REFUSED_STREAM, a connection that just closed): another connection takes it.
             }
         }
     }
@@ -86,6 +89,15 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
             {
                 _freeStreams.Push(stream);
             }
+        }
+    }
+
+    /// <summary>A connection learned the upstream's SETTINGS_MAX_CONCURRENT_STREAMS: that many requests share the next new connection.</summary>
+    internal void OnPeerStreamLimit(int maxConcurrentStreams)
+    {
+        lock (_lock)
+        {
+            _streamsPerConnection = Math.Clamp(maxConcurrentStreams, 1, AssumedStreamsPerConnection);
         }
     }
 
@@ -130,8 +142,15 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
 
     private async ValueTask<Http2ClientConnection> AcquireAsync(CancellationToken cancellationToken)
     {
-        while (true)
+        // Bounded: an upstream that allows no stream (SETTINGS_MAX_CONCURRENT_STREAMS 0) or closes
+        // every connection at once must not have us connect forever.
+        for (var connects = 0; ; connects++)
         {
+            if (connects == MaxConnectsPerRequest)
+            {
+                throw new HttpRequestException(HttpRequestError.ConnectionError, "the upstream took no stream on " + MaxConnectsPerRequest + " new connections");
+            }
+
             TaskCompletionSource<Http2ClientConnection> connecting;
             var start = false;
             lock (_lock)
@@ -145,7 +164,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
                     }
                 }
 
-                if (_connecting is null || _connectingWaiters >= AssumedStreamsPerConnection)
+                if (_connecting is null || _connectingWaiters >= _streamsPerConnection)
                 {
                     _connecting = new TaskCompletionSource<Http2ClientConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
                     _connectingWaiters = 0;
@@ -245,6 +264,18 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
         _stats.UpstreamCxActive.Increment();
         var connection = new Http2ClientConnection(this, socket);
         connection.Start();
+
+        // Streams are taken once the upstream's limit is known, not refused by the dozen at first.
+        try
+        {
+            await connection.FirstSettings.WaitAsync(ConnectTimeout).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            connection.Close(new HttpRequestException(HttpRequestError.ConnectionError, "the upstream did not answer the HTTP/2 preface", e));
+            throw new HttpRequestException(HttpRequestError.ConnectionError, "the upstream did not answer the HTTP/2 preface", e);
+        }
+
         return connection;
     }
 

@@ -95,6 +95,11 @@ internal sealed class Http2ResponseContent : HttpContent
                 return ValueTask.FromException<int>(new ObjectDisposedException(nameof(Http2ResponseContent)));
             }
 
+            if (owner._stream.BodyError is { } error)
+            {
+                return ValueTask.FromException<int>(error);
+            }
+
             var reader = owner._stream.BodyReader;
             if (reader.TryRead(out var result))
             {
@@ -143,6 +148,12 @@ internal sealed class Http2ResponseContent : HttpContent
         private int Consume(PipeReader reader, ReadResult result, Span<byte> destination)
         {
             var data = result.Buffer;
+            if (result.IsCanceled && owner._stream.BodyError is { } error)
+            {
+                reader.AdvanceTo(data.Start);
+                throw error;
+            }
+
             if (data.IsEmpty)
             {
                 reader.AdvanceTo(data.End);

@@ -1,8 +1,14 @@
 namespace Herald.Proxy.Upstream.Http2;
 
 /// <summary>
-/// The upstream's GOAWAY said it never processed the stream: the request can go on another
-/// connection. It reads as REFUSED_STREAM to retry policies when it cannot be resent.
+/// The upstream never processed the request (a GOAWAY that excluded its stream, REFUSED_STREAM,
+/// or a connection that closed before it was sent): the pool sends it again on another
+/// connection when nothing of its body was taken yet; otherwise it reads as REFUSED_STREAM to
+/// retry policies.
 /// </summary>
-internal sealed class UnprocessedRequestException(string message)
-    : HttpRequestException(HttpRequestError.HttpProtocolError, message, new HttpProtocolException((long)Http2ErrorCode.RefusedStream, message, null));
+internal sealed class UnprocessedRequestException(string message, bool bodyStarted)
+    : HttpRequestException(HttpRequestError.HttpProtocolError, message, new HttpProtocolException((long)Http2ErrorCode.RefusedStream, message, null))
+{
+    /// <summary>The request body was being sent: it cannot be sent again.</summary>
+    public bool BodyStarted { get; } = bodyStarted;
+}
