@@ -5,7 +5,7 @@ namespace Herald.Proxy.Upstream.Http2;
 /// <summary>
 /// Bytes of whole frames waiting to be sent on one connection. Writers append under the
 /// connection's write lock; the buffer is rented and grows as needed, and goes back to the
-/// pool when a connection closes.
+/// pool when a connection closes with no send under way.
 /// </summary>
 internal sealed class FrameBuffer
 {

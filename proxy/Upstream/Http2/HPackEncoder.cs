@@ -54,7 +54,7 @@ internal static class HPackEncoder
         {
             if (c > 0x7f || c <= 0x20 || c == ':')
             {
-                throw new HttpRequestException(HttpRequestError.InvalidResponse, $"request header name '{name}' is not a valid HTTP/2 field name");
+                throw new HttpRequestException($"request header name '{name}' is not a valid HTTP/2 field name");
             }
 
             span[written++] = (byte)(c is >= 'A' and <= 'Z' ? c + 32 : c);
@@ -74,7 +74,7 @@ internal static class HPackEncoder
         {
             if (c > 0xff)
             {
-                throw new HttpRequestException(HttpRequestError.InvalidResponse, "a request header value has a character outside Latin-1");
+                throw new HttpRequestException("a request header value has a character outside Latin-1");
             }
 
             destination[written++] = (byte)c;

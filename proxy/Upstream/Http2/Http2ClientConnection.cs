@@ -171,32 +171,40 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
 
         ScheduleFlush();
 
-        using var registration = cancellationToken.CanBeCanceled
+        // Disposed before the consumer's hold is dropped: a late callback never meets a recycled stream.
+        var registration = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static (state, token) => ((Http2ClientStream)state!).Connection.Abandon((Http2ClientStream)state!, new OperationCanceledException(token)), stream)
             : default;
+        HttpResponseMessage response;
         try
         {
-            return await new ValueTask<HttpResponseMessage>(stream, stream.Version).ConfigureAwait(false);
+            response = await new ValueTask<HttpResponseMessage>(stream, stream.Version).ConfigureAwait(false);
         }
         catch
         {
+            registration.Dispose();
             stream.Release();
             throw;
         }
+
+        registration.Dispose();
+        return response;
     }
 
     /// <summary>The forwarder disposed the response: a stream still open is reset, and the consumer's hold ends.</summary>
     public void OnResponseDisposed(Http2ClientStream stream)
     {
+        bool credited;
         lock (_lock)
         {
             // What the consumer left unread is nobody's: the connection gets its credit back.
-            if (CreditConnection((int)(stream.DeliveredBytes - stream.ConsumedBytes)))
-            {
-                Kick();
-            }
-
+            credited = _closedBy is null && CreditConnection((int)(stream.DeliveredBytes - stream.ConsumedBytes));
             stream.ConsumedBytes = stream.DeliveredBytes;
+        }
+
+        if (credited)
+        {
+            Kick();
         }
 
         if (!stream.RemoteClosed || !stream.LocalClosed)

@@ -8,8 +8,9 @@ namespace Herald.Proxy.Upstream.Http2;
 /// <summary>
 /// One request/response exchange on an <see cref="Http2ClientConnection"/>. The connection's
 /// read loop fills it (response head, body, trailers, reset); the forwarder awaits the head
-/// and reads the body. Reused: it goes back to the pool once the wire side is closed and the
-/// response was disposed.
+/// and reads the body. Reused: it goes back to the pool when its last hold is dropped (the
+/// wire side's, the consumer's, the request body sender's, and the read loop's while it hands
+/// the stream a frame).
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Pooled for the life of the process; its token source is reset, not disposed, between exchanges.")]
 internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>, IHPackHeaderSink
@@ -231,7 +232,7 @@ internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>,
         CancelBody();
     }
 
-    /// <summary>The request body sender holds the stream too, until it is done.</summary>
+    /// <summary>One more hold: the request body sender's until it is done, the read loop's while it hands the stream a frame.</summary>
     public void AddHold() => Interlocked.Increment(ref _holds);
 
     /// <summary>Stops the request body sender (the response ended or the stream was reset).</summary>
@@ -247,7 +248,7 @@ internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>,
         }
     }
 
-    /// <summary>Drops one of the holds (the wire side's and the consumer's); the last one recycles the stream.</summary>
+    /// <summary>Drops a hold (the wire side's, the consumer's, or one added by <see cref="AddHold"/>); the last one recycles the stream.</summary>
     public void Release()
     {
         if (Interlocked.Decrement(ref _holds) != 0)

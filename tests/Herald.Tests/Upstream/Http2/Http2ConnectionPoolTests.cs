@@ -22,6 +22,10 @@ public sealed class Http2ConnectionPoolTests
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
+    // What a Kestrel handler observes runs on the thread pool, which the full suite's start can
+    // keep busy for seconds (a 10 s wait for RequestAborted timed out once there, never alone).
+    private static readonly TimeSpan ServerObservationTimeout = TimeSpan.FromSeconds(30);
+
     // ---- Against Kestrel -------------------------------------------------------------
 
     [Theory]
@@ -231,7 +235,7 @@ public sealed class Http2ConnectionPoolTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send.WaitAsync(Timeout));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"SendAsync took {clock.Elapsed} to notice the cancellation");
-        await aborted.Task.WaitAsync(Timeout);
+        await aborted.Task.WaitAsync(ServerObservationTimeout);
 
         using var timeout = new CancellationTokenSource(Timeout);
         using var next = Request(HttpMethod.Get, server.EndPoint, "/next");
@@ -271,7 +275,7 @@ public sealed class Http2ConnectionPoolTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         response.Dispose();
 
-        await aborted.Task.WaitAsync(Timeout);
+        await aborted.Task.WaitAsync(ServerObservationTimeout);
     }
 
     [Fact]
