@@ -316,6 +316,8 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
             }
         }
 
+        // Out of the pool first: once the peer sees the connection end, the pool no longer counts it.
+        Pool.OnClosed(this);
         _firstSettings.TrySetException(reason);
         SendLastFrames();
         var error = reason as HttpRequestException ?? new HttpRequestException(HttpRequestError.Unknown, "the upstream connection closed", reason);
@@ -347,7 +349,6 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
         }
 
         _socket.Dispose();
-        Pool.OnClosed(this);
     }
 
     /// <summary>Stops taking new streams and closes once the open ones are done (endpoint removed, pool disposed).</summary>
