@@ -129,7 +129,7 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
 
     public override string ToString() => AddressText;
 
-    /// <summary>Disposes the pool once the endpoint has left its cluster (if the pool is disposable).</summary>
+    /// <summary>Disposes the pools once the endpoint has left its cluster: idle connections close, busy ones when their streams end.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Volatile.Read(ref _http2Pool) is { } http2Pool)

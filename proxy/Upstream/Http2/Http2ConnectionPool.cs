@@ -155,7 +155,12 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
             var start = false;
             lock (_lock)
             {
-                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_disposed)
+                {
+                    // The endpoint left its cluster after this request picked it: fail as a connect
+                    // failure would (503, or another endpoint under a retry policy).
+                    throw new HttpRequestException(HttpRequestError.ConnectionError, "the endpoint left its cluster");
+                }
                 foreach (var connection in _connections)
                 {
                     if (connection.TryReserveStream())
@@ -211,7 +216,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
             if (Volatile.Read(ref _disposed))
             {
                 connection.Drain();
-                completion.SetException(new ObjectDisposedException(nameof(Http2ConnectionPool)));
+                completion.SetException(new HttpRequestException(HttpRequestError.ConnectionError, "the endpoint left its cluster"));
                 return;
             }
 

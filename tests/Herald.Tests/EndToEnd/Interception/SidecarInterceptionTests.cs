@@ -44,7 +44,16 @@ public sealed class SidecarInterceptionTests : IClassFixture<PodMesh>
         var request = PodClients.HttpAsync(Network, _mesh.A, $"http://{nowhere}:8081/cold-start", "--http2-prior-knowledge", "-H", "host: cold");
 
         Assert.Equal(1, await _mesh.SidecarA.WaitForStatAsync(held, v => v == 1));
+
+        // The sidecar counts the request held before its demand report reaches the control plane.
         var demand = await Network.CurlAsync(Network.Hub, $"http://{Network.Hub.Address}:{PodMesh.ApiPort}/v1/demand");
+        var demandDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!demand.Stdout.Contains("\"cluster\":\"outbound|8081||cold\"", StringComparison.Ordinal) && DateTime.UtcNow < demandDeadline)
+        {
+            await Task.Delay(50);
+            demand = await Network.CurlAsync(Network.Hub, $"http://{Network.Hub.Address}:{PodMesh.ApiPort}/v1/demand");
+        }
+
         Assert.Contains("\"cluster\":\"outbound|8081||cold\"", demand.Stdout, StringComparison.Ordinal);
         Assert.False(request.IsCompleted, "the request was answered before any instance of cold existed");
 
