@@ -1,5 +1,3 @@
-using System.Collections.Frozen;
-
 namespace Herald.Proxy.Upstream.Http2;
 
 /// <summary>
@@ -18,9 +16,6 @@ internal static class HPackEncoder
     public const int Authority = 1;
     public const int Method = 2;
     public const int Path = 4;
-
-    // Static-table names, found without lowercasing the name first.
-    private static readonly FrozenDictionary<string, int> NameIndexes = BuildNameIndexes();
 
     /// <summary>An indexed header field (static table entry with both name and value).</summary>
     public static void WriteIndexed(FrameBuffer buffer, int index)
@@ -41,7 +36,8 @@ internal static class HPackEncoder
     /// <summary>A literal without indexing; the name is written in lowercase, as HTTP/2 requires.</summary>
     public static void WriteLiteral(FrameBuffer buffer, string name, string value)
     {
-        if (NameIndexes.TryGetValue(name, out var index))
+        // Regular names never start with ':', so a pseudo-header entry never matches here.
+        if (HPackStaticTable.IndexOfName(name) is > 0 and var index)
         {
             WriteLiteral(buffer, index, value);
             return;
@@ -63,9 +59,6 @@ internal static class HPackEncoder
         written += WriteString(span[written..], value);
         buffer.Advance(written);
     }
-
-    /// <summary>The static-table index of a name (any case), or 0.</summary>
-    public static int IndexOfName(string name) => NameIndexes.TryGetValue(name, out var index) ? index : 0;
 
     private static int WriteString(Span<byte> destination, string value)
     {
@@ -104,20 +97,5 @@ internal static class HPackEncoder
 
         destination[written++] = (byte)value;
         return written;
-    }
-
-    private static FrozenDictionary<string, int> BuildNameIndexes()
-    {
-        var names = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 1; i <= HPackStaticTable.Count; i++)
-        {
-            var name = System.Text.Encoding.ASCII.GetString(HPackStaticTable.Name(i));
-            if (!name.StartsWith(':'))
-            {
-                names.TryAdd(name, i);
-            }
-        }
-
-        return names.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
     }
 }

@@ -37,29 +37,12 @@ internal static class HPackStaticTable
 
     public static ReadOnlySpan<byte> Value(int index) => ValueBytes[CheckIndex(index)];
 
-    /// <summary>The first entry named <paramref name="lowercaseName"/>, or 0.</summary>
-    public static int IndexOfName(string lowercaseName) =>
-        FirstIndexByName.TryGetValue(lowercaseName, out var index) ? index : 0;
-
-    /// <summary>The entry with exactly this name and value, or 0.</summary>
-    public static int IndexOf(string lowercaseName, string value)
-    {
-        if (!FirstIndexByName.TryGetValue(lowercaseName, out var index))
-        {
-            return 0;
-        }
-
-        // Entries sharing a name are adjacent in the table.
-        for (; index <= Count && string.Equals(NameStrings[index], lowercaseName, StringComparison.Ordinal); index++)
-        {
-            if (string.Equals(ValueStrings[index], value, StringComparison.Ordinal))
-            {
-                return index;
-            }
-        }
-
-        return 0;
-    }
+    /// <summary>
+    /// The first entry named <paramref name="name"/>, in any case (HttpHeaders keeps known names
+    /// as "Content-Type"; the encoder writes them lowercase), or 0.
+    /// </summary>
+    public static int IndexOfName(string name) =>
+        FirstIndexByName.TryGetValue(name, out var index) ? index : 0;
 
     private static int CheckIndex(int index)
     {
@@ -102,13 +85,13 @@ internal static class HPackStaticTable
 
     private static FrozenDictionary<string, int> BuildNameIndex()
     {
-        var map = new Dictionary<string, int>(StringComparer.Ordinal);
+        var map = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         for (var i = Count; i >= 1; i--)
         {
             // Walking backwards leaves the lowest index for each name.
             map[NameStrings[i]] = i;
         }
 
-        return map.ToFrozenDictionary(StringComparer.Ordinal);
+        return map.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
     }
 }

@@ -511,7 +511,6 @@ internal sealed partial class Http2ClientConnection
         lock (_lock)
         {
             _goingAway = true;
-            _goAwayLastStreamId = Math.Min(_goAwayLastStreamId, lastStreamId);
             foreach (var stream in _streams.Values)
             {
                 if (stream.Id > lastStreamId)

@@ -45,7 +45,6 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
     private int _peerMaxFrameSize = Http2Frame.DefaultMaxFrameSize;
     private long _connectionSendWindow = Http2Frame.DefaultWindowSize;
     private int _connectionUnacknowledged;
-    private int _goAwayLastStreamId = int.MaxValue;
     private bool _goingAway;
     private Exception? _closedBy;
     private long _idleSince;
@@ -67,18 +66,6 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
 
     /// <summary>Streams open or reserved on this connection.</summary>
     public int ActiveStreams => Volatile.Read(ref _activeStreams);
-
-    /// <summary>Closed, or going away: no new stream may start here.</summary>
-    public bool IsClosedForNewStreams
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _closedBy is not null || _goingAway;
-            }
-        }
-    }
 
     /// <summary>Environment.TickCount64 when the last stream ended (meaningful while no stream is active).</summary>
     public long IdleSince => Volatile.Read(ref _idleSince);
