@@ -104,7 +104,8 @@ internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>,
         {
             if (name.Length > 0 && name[0] != (byte)':' && _response is not null)
             {
-                _response.TrailingHeaders.TryAddWithoutValidation(Connection.HeaderStrings.Name(name), Connection.HeaderStrings.Value(name, value));
+                var trailerName = Connection.HeaderStrings.Name(name);
+                _response.TrailingHeaders.TryAddWithoutValidation(trailerName, Connection.HeaderStrings.Value(trailerName, value));
             }
 
             return;
@@ -123,7 +124,7 @@ internal sealed class Http2ClientStream : IValueTaskSource<HttpResponseMessage>,
 
         var response = _response ??= NewResponse();
         var nameText = Connection.HeaderStrings.Name(name);
-        var valueText = Connection.HeaderStrings.Value(name, value);
+        var valueText = Connection.HeaderStrings.Value(nameText, value);
         if (!response.Headers.TryAddWithoutValidation(nameText, valueText))
         {
             response.Content.Headers.TryAddWithoutValidation(nameText, valueText);

@@ -45,14 +45,14 @@ internal sealed class ResponseHeaderStrings
         return text;
     }
 
-    public string Value(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    /// <summary>The value of the field whose name <see cref="Name"/> returned as <paramref name="nameText"/>.</summary>
+    public string Value(string nameText, ReadOnlySpan<byte> value)
     {
         if (value.Length > MaxCachedValueLength)
         {
             return Encoding.Latin1.GetString(value);
         }
 
-        var nameText = Name(name);
         if (_lastValues.TryGetValue(nameText, out var last) && Matches(last, value))
         {
             return last;
