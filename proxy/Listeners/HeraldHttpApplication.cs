@@ -53,20 +53,7 @@ internal sealed class HeraldHttpApplication : IHttpApplication<HttpContext>
             return Task.CompletedTask;
         }
 
-        return ForwardAsync(context, registration);
-    }
-
-    private static async Task ForwardAsync(HttpContext context, Registration registration)
-    {
-        try
-        {
-            await HttpContextForwarder.ForwardAsync(context, registration.Manager, registration.OriginalDestination).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            ProcessLog.Error("HTTP/2 request", e);
-            context.Abort();
-        }
+        return HttpContextForwarder.ForwardAsync(context, registration.Manager, registration.OriginalDestination);
     }
 
     public void DisposeContext(HttpContext context, Exception? exception)

@@ -3,9 +3,13 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Herald.Proxy.Activation;
 using Herald.Proxy.Async;
+using Herald.Proxy.Http.Filters;
+using Herald.Proxy.Http.Retry;
 using Herald.Proxy.Http.Routing;
+using Herald.Proxy.Observability;
 using Herald.Proxy.Observability.AccessLog;
 using Herald.Proxy.Upstream;
+using Herald.Proxy.Upstream.Http2;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -25,10 +29,12 @@ internal static partial class HttpContextForwarder
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "host", "te",
     };
 
-    /// <summary>Forwards one request; the answer is its response flags (Envoy's %RESPONSE_FLAGS%, "-" for none).</summary>
+    /// <summary>
+    /// Forwards one request (the task Kestrel waits on). A failure nobody answered is logged
+    /// and resets the stream; the response flags (Envoy's %RESPONSE_FLAGS%) go to the access log.
+    /// </summary>
     /// <param name="originalDestination">Where the downstream connection was going before a redirect, for ORIGINAL_DST clusters.</param>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    public static async ValueTask<string> ForwardAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination)
+    public static async Task ForwardAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination)
     {
         var stats = manager.Stats;
         var time = manager.Time;
@@ -41,6 +47,11 @@ internal static partial class HttpContextForwarder
         try
         {
             flags = await ForwardCoreAsync(context, manager, originalDestination, log).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            ProcessLog.Error("HTTP/2 request", e);
+            context.Abort();
         }
         finally
         {
@@ -68,20 +79,41 @@ internal static partial class HttpContextForwarder
                 }
             }
         }
-
-        return flags;
     }
 
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<string> ForwardCoreAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination, AccessLogEntry? log)
+    // The levels below return their callee's task when they have nothing to do after it:
+    // each async level costs a state machine and a resumption per request.
+    private static ValueTask<string> ForwardCoreAsync(HttpContext context, HttpConnectionManager manager, IPEndPoint? originalDestination, AccessLogEntry? log)
     {
         var head = new HttpContextRequestHead(context);
         var route = manager.Config.RouteTable.Match(head);
-        if (manager.Config.HttpFilters is { } filters && await HttpFilterHook.RunAsync(context, filters, head, route, manager.Time).ConfigureAwait(false) is { } filtered)
+        if (manager.Config.HttpFilters is { } filters)
+        {
+            return FilterThenRouteAsync(context, manager, filters, head, route, originalDestination, log);
+        }
+
+        return route?.Action is ClusterAction action
+            ? ForwardToClusterAsync(context, manager, route, action, head, originalDestination, log)
+            : AnswerLocallyAsync(context, manager, head, route);
+    }
+
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> FilterThenRouteAsync(HttpContext context, HttpConnectionManager manager, HttpFilterChain filters, HttpContextRequestHead head, Route? route, IPEndPoint? originalDestination, AccessLogEntry? log)
+    {
+        if (await HttpFilterHook.RunAsync(context, filters, head, route, manager.Time).ConfigureAwait(false) is { } filtered)
         {
             return filtered;
         }
 
+        return route?.Action is ClusterAction action
+            ? await ForwardToClusterAsync(context, manager, route, action, head, originalDestination, log).ConfigureAwait(false)
+            : await AnswerLocallyAsync(context, manager, head, route).ConfigureAwait(false);
+    }
+
+    /// <summary>No route, a direct response or a redirect: answered here, nothing goes upstream.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> AnswerLocallyAsync(HttpContext context, HttpConnectionManager manager, HttpContextRequestHead head, Route? route)
+    {
         if (route is null)
         {
             manager.Stats.NoRoute.Increment();
@@ -109,30 +141,29 @@ internal static partial class HttpContextForwarder
                 context.Response.Headers.Location = redirect.BuildLocation(head);
                 context.Response.ContentLength = 0;
                 return "-";
-            case ClusterAction action:
-                return await ForwardToClusterAsync(context, manager, route, action, head, originalDestination, log).ConfigureAwait(false);
             default:
                 await LocalReplyAsync(context, 500, "unsupported route action").ConfigureAwait(false);
                 return "-";
         }
     }
 
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<string> ForwardToClusterAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, IPEndPoint? originalDestination, AccessLogEntry? log)
+    private static ValueTask<string> ForwardToClusterAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, IPEndPoint? originalDestination, AccessLogEntry? log)
     {
         var cluster = manager.Clusters.Get(action.PickCluster((uint)Random.Shared.Next()));
         if (cluster is null)
         {
             manager.Stats.NoCluster.Increment();
-            await LocalReplyAsync(context, 503, LocalReplies.NoCluster).ConfigureAwait(false);
-            return "NC";
+            return ThenFlagsAsync(LocalReplyAsync(context, 503, LocalReplies.NoCluster), "NC");
         }
 
-        if (cluster.Gate is not { } gate)
-        {
-            return await ForwardToEndpointAsync(context, manager, route, action, head, cluster, originalDestination, log).ConfigureAwait(false);
-        }
+        return cluster.Gate is { } gate
+            ? ForwardThroughGateAsync(context, manager, route, action, head, cluster, gate, originalDestination, log)
+            : ForwardToEndpointAsync(context, manager, route, action, head, cluster, originalDestination, log);
+    }
 
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> ForwardThroughGateAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, ActivationGate gate, IPEndPoint? originalDestination, AccessLogEntry? log)
+    {
         // Scale from zero and burst holding: the stream waits (its body unread, under HTTP/2
         // flow control) until the gate admits it, then holds a slot until the exchange ends.
         var wait = await ActivationWait.AcquireAsync(gate, action.Timeout, manager.Time, context.RequestAborted).ConfigureAwait(false);
@@ -158,15 +189,17 @@ internal static partial class HttpContextForwarder
         return await ForwardToEndpointAsync(context, manager, route, action, head, cluster, originalDestination, log).ConfigureAwait(false);
     }
 
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<string> ForwardToEndpointAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, AccessLogEntry? log)
+    private static ValueTask<string> ForwardToEndpointAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, AccessLogEntry? log)
     {
         StreamTimeouts.Resolve(manager.Config, action, head, out var idle, out var duration);
-        if (idle <= TimeSpan.Zero && duration <= TimeSpan.Zero)
-        {
-            return await ForwardToEndpointCoreAsync(context, manager, route, action, head, cluster, originalDestination, log).ConfigureAwait(false);
-        }
+        return idle <= TimeSpan.Zero && duration <= TimeSpan.Zero
+            ? ForwardToEndpointCoreAsync(context, manager, route, action, head, cluster, originalDestination, log)
+            : ForwardUnderStreamTimersAsync(context, manager, route, action, head, cluster, originalDestination, log, idle, duration);
+    }
 
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> ForwardUnderStreamTimersAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, AccessLogEntry? log, TimeSpan idle, TimeSpan duration)
+    {
         // The stream timers cancel everything that waits on RequestAborted, then the reply is made here.
         var requestAborted = context.RequestAborted;
         using var expired = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
@@ -190,7 +223,9 @@ internal static partial class HttpContextForwarder
             head.StreamGuard = null;
         }
 
-        if (kind == StreamTimeoutKind.None || (flags == "-" && context.Response.HasStarted))
+        // "-": the response was relayed whole (its last bytes may still be in Kestrel's buffer,
+        // sent as the stream ends), so a timer that fired after that changes nothing.
+        if (kind == StreamTimeoutKind.None || flags == "-")
         {
             return flags;
         }
@@ -215,38 +250,50 @@ internal static partial class HttpContextForwarder
         return await HttpFilterHook.WriteReplyAsync(context, reply).ConfigureAwait(false);
     }
 
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<string> ForwardToEndpointCoreAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, AccessLogEntry? log)
+    // Circuit breakers apply after the activation gate admitted the request; the request slot
+    // is released when the exchange ends, by the level that forwards it.
+    private static ValueTask<string> ForwardToEndpointCoreAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, IPEndPoint? originalDestination, AccessLogEntry? log)
     {
-        // Circuit breakers apply after the activation gate admitted the request.
         var breakers = cluster.Breakers;
         if (!breakers.TryAcquireRequest())
         {
             cluster.Stats.UpstreamRqPendingOverflow.Increment();
-            await OverflowReplyAsync(context).ConfigureAwait(false);
-            return "UO";
+            return ThenFlagsAsync(OverflowReplyAsync(context), "UO");
         }
 
+        UpstreamEndpoint? endpoint;
         try
         {
             ulong? hash = action.HashPolicies.Count > 0 ? action.ComputeHash(head) : null;
-            var endpoint = cluster.Pick(new LoadBalancerContext(hash, originalDestination));
-            if (endpoint is null)
-            {
-                await LocalReplyAsync(context, 503, LocalReplies.NoHealthyUpstream).ConfigureAwait(false);
-                return "UH";
-            }
+            endpoint = cluster.Pick(new LoadBalancerContext(hash, originalDestination));
+        }
+        catch
+        {
+            breakers.ReleaseRequest();
+            throw;
+        }
 
-            if (action.RetryPolicy is { } policy)
-            {
-                return await ForwardWithRetriesAsync(context, manager, route, action, head, cluster, endpoint, policy, originalDestination, log).ConfigureAwait(false);
-            }
+        if (endpoint is null)
+        {
+            breakers.ReleaseRequest();
+            return ThenFlagsAsync(LocalReplyAsync(context, 503, LocalReplies.NoHealthyUpstream), "UH");
+        }
 
-            return await ForwardOnceAsync(context, manager, route, action, head, cluster, endpoint, log).ConfigureAwait(false);
+        return action.RetryPolicy is { } policy
+            ? ForwardWithRetriesThenReleaseAsync(context, manager, route, action, head, cluster, endpoint, policy, originalDestination, log)
+            : ForwardOnceAsync(context, manager, route, action, head, cluster, endpoint, log);
+    }
+
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> ForwardWithRetriesThenReleaseAsync(HttpContext context, HttpConnectionManager manager, Route route, ClusterAction action, HttpContextRequestHead head, Cluster cluster, UpstreamEndpoint endpoint, RetryPolicy policy, IPEndPoint? originalDestination, AccessLogEntry? log)
+    {
+        try
+        {
+            return await ForwardWithRetriesAsync(context, manager, route, action, head, cluster, endpoint, policy, originalDestination, log).ConfigureAwait(false);
         }
         finally
         {
-            breakers.ReleaseRequest();
+            cluster.Breakers.ReleaseRequest();
         }
     }
 
@@ -264,12 +311,12 @@ internal static partial class HttpContextForwarder
         clusterStats.UpstreamRqActive.Increment();
         endpoint.BeginRequest();
         var upstreamStart = time.GetTimestamp();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-
-        var timeout = StartRouteTimeout(manager, action, linked);
-
+        CancellationTokenSource? linked = null;
+        StreamTimeoutGuard? timeout = null;
         try
         {
+            linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            timeout = StartRouteTimeout(manager, action, linked);
             using var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol);
             HttpResponseMessage response;
             try
@@ -310,9 +357,11 @@ internal static partial class HttpContextForwarder
                 manager.StreamSweeper.Return(timeout);
             }
 
+            linked?.Dispose();
             endpoint.EndRequest();
             clusterStats.UpstreamRqActive.Decrement();
             clusterStats.UpstreamRqCompleted.Increment();
+            cluster.Breakers.ReleaseRequest();
         }
     }
 
@@ -514,7 +563,9 @@ internal static partial class HttpContextForwarder
             request.Headers["x-request-id"] = id;
         }
 
-        message.Headers.Host = action.HostRewriteLiteral ?? (action.AutoHostRewrite ? endpoint.HostName : (request.Host.HasValue ? request.Host.Value : endpoint.AddressText));
+        // Every source is valid already (Kestrel checked :authority, the translator the literal and
+        // the endpoint's name): the Host setter would check again by building a Uri per request.
+        message.Headers.TryAddWithoutValidation("Host", action.HostRewriteLiteral ?? (action.AutoHostRewrite ? endpoint.HostName : (request.Host.HasValue ? request.Host.Value : endpoint.AddressText)));
         foreach (var added in mutations.Add)
         {
             var exists = message.Headers.Contains(added.Name);
@@ -647,7 +698,9 @@ internal static partial class HttpContextForwarder
         var writer = context.Response.BodyWriter;
         try
         {
-            await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
+            await using var stream = response.Content is Http2ResponseContent own
+                ? own.GetReadStream()
+                : await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
             while (true)
             {
                 int read;
@@ -669,6 +722,13 @@ internal static partial class HttpContextForwarder
                 }
 
                 writer.Advance(read);
+                if (stream is Http2ResponseContent.ResponseBodyStream { EndReached: true })
+                {
+                    // The whole body is here: Kestrel sends it as the stream ends, in the DATA
+                    // frame that carries END_STREAM (or before the trailers), not in one more.
+                    return true;
+                }
+
                 var flushed = await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
                 if (flushed.IsCanceled || flushed.IsCompleted)
                 {
@@ -697,6 +757,14 @@ internal static partial class HttpContextForwarder
                 trailers.Trailers.Append(name, value);
             }
         }
+    }
+
+    /// <summary>A local reply's task, answering the response flags once it is written.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<string> ThenFlagsAsync(Task reply, string flags)
+    {
+        await reply.ConfigureAwait(false);
+        return flags;
     }
 
     private static async Task LocalReplyAsync(HttpContext context, int status, string? body)

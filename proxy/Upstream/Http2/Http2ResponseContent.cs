@@ -65,15 +65,22 @@ internal sealed class Http2ResponseContent : HttpContent
         base.Dispose(disposing);
     }
 
-    private ResponseBodyStream GetReadStream()
+    /// <summary>The body to read, without the task that <see cref="HttpContent.ReadAsStreamAsync()"/> makes for it.</summary>
+    public ResponseBodyStream GetReadStream()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _released) != 0, this);
         return _readStream ??= new ResponseBodyStream(this);
     }
 
     /// <summary>Reads the stream's body pipe; a read after the content is disposed ends the body.</summary>
-    private sealed class ResponseBodyStream(Http2ResponseContent owner) : Stream
+    internal sealed class ResponseBodyStream(Http2ResponseContent owner) : Stream
     {
+        /// <summary>
+        /// The last read took the body's last byte (the upstream ended the stream before it):
+        /// the next read would answer 0 at once, so a copier need not flush before it.
+        /// </summary>
+        public bool EndReached { get; private set; }
+
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -168,6 +175,7 @@ internal sealed class Http2ResponseContent : HttpContent
             var count = (int)Math.Min(data.Length, destination.Length);
             data.Slice(0, count).CopyTo(destination);
             reader.AdvanceTo(data.GetPosition(count));
+            EndReached = result.IsCompleted && count == data.Length && owner._stream.BodyError is null;
             owner._stream.Connection.OnBodyConsumed(owner._stream, count);
             return count;
         }
