@@ -37,5 +37,5 @@ internal sealed class RouteTable
     public VirtualHost? FindVirtualHost(ReadOnlySpan<byte> authority) => _index.Find(authority);
 
     /// <summary>The first route of the request's virtual host whose match holds, or null.</summary>
-    public Route? Match(IRequestHead request) => _index.Find(request.Authority)?.Match(request);
+    public Route? Match(IRequestHead request) => (_index.SoleHost ?? _index.Find(request.Authority))?.Match(request);
 }

@@ -28,7 +28,11 @@ internal sealed class VirtualHostIndex
         _suffixLengths = LengthsLongestFirst(suffixes);
         _prefixLengths = LengthsLongestFirst(prefixes);
         _default = defaultHost;
+        SoleHost = exact.Count == 0 && suffixes.Count == 0 && prefixes.Count == 0 ? defaultHost : null;
     }
+
+    /// <summary>The "*" host when it is the only one: every authority finds it, so none need be read.</summary>
+    public VirtualHost? SoleHost { get; }
 
     /// <summary>
     /// Builds the index; <paramref name="onDuplicate"/> is called with the host and index of a

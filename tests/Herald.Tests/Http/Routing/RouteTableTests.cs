@@ -43,6 +43,35 @@ public sealed class RouteTableTests
     }
 
     [Fact]
+    public void Match_OnlyTheWildcardHost_FindsItWithoutReadingTheAuthority()
+    {
+        var table = RouteJson.Table("""
+            {"virtual_hosts":[{"name":"all","domains":["*"],"routes":[{"match":{"prefix":"/"},"route":{"cluster":"a"}}]}]}
+            """);
+        var head = new TestRequestHead("anything.example:8080");
+
+        var route = table.Match(head);
+
+        Assert.Equal("all", route!.VirtualHost.Name);
+        Assert.Equal(0, head.AuthorityReads);
+    }
+
+    [Fact]
+    public void Match_WildcardBesideNamedHosts_ReadsTheAuthority()
+    {
+        var table = RouteJson.Table("""
+            {"virtual_hosts":[
+              {"name":"all","domains":["*"],"routes":[{"match":{"prefix":"/"},"route":{"cluster":"a"}}]},
+              {"name":"api","domains":["api.example.com"],"routes":[{"match":{"prefix":"/"},"route":{"cluster":"b"}}]}
+            ]}
+            """);
+        var head = new TestRequestHead("api.example.com");
+
+        Assert.Equal("api", table.Match(head)!.VirtualHost.Name);
+        Assert.True(head.AuthorityReads > 0);
+    }
+
+    [Fact]
     public void Match_ExactBeatsWildcardsThatAlsoMatch()
     {
         var table = RouteJson.Table("""

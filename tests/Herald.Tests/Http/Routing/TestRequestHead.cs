@@ -24,7 +24,16 @@ internal sealed class TestRequestHead : IRequestHead
 
     public ReadOnlySpan<byte> Method => _method;
 
-    public ReadOnlySpan<byte> Authority => _authority;
+    public ReadOnlySpan<byte> Authority
+    {
+        get
+        {
+            AuthorityReads++;
+            return _authority;
+        }
+    }
+
+    public int AuthorityReads { get; private set; }
 
     public ReadOnlySpan<byte> Path => _path;
 
