@@ -326,7 +326,7 @@ internal sealed class Cluster : IAsyncDisposable
                 return null;
             }
 
-            var endpoint = new UpstreamEndpoint(destination, destination.Address.ToString(), 1, Config, Stats);
+            var endpoint = new UpstreamEndpoint(destination, destination.Address.ToString(), 1, Config, Stats, _time);
             host = new OriginalHost(endpoint);
             host.MarkUsed();
             _originalHosts[destination] = host;
@@ -511,7 +511,7 @@ internal sealed class Cluster : IAsyncDisposable
                         (removed ??= []).Add(existing);
                     }
 
-                    existing = new UpstreamEndpoint(endpoint.Address, endpoint.HostName, endpoint.Weight, Config, Stats);
+                    existing = new UpstreamEndpoint(endpoint.Address, endpoint.HostName, endpoint.Weight, Config, Stats, _time);
                     _byAddress[endpoint.Address] = existing;
                     _outlier?.Attach(existing);
                     (added ??= []).Add(existing);

@@ -21,9 +21,10 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
     private int _healthFlags;
     private readonly ClusterConfig _cluster;
     private readonly ClusterStats _stats;
+    private readonly TimeProvider _time;
     private Http2.Http2ConnectionPool? _http2Pool;
 
-    public UpstreamEndpoint(IPEndPoint address, string hostName, uint weight, ClusterConfig cluster, ClusterStats stats)
+    public UpstreamEndpoint(IPEndPoint address, string hostName, uint weight, ClusterConfig cluster, ClusterStats stats, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(cluster);
@@ -35,6 +36,7 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
         Http1Pool = new Http1ConnectionPool(address, cluster.ConnectTimeout, stats, cluster.SourceAddress) { Tls = cluster.Tls };
         _cluster = cluster;
         _stats = stats;
+        _time = time ?? TimeProvider.System;
     }
 
     public IPEndPoint Address { get; }
@@ -86,7 +88,7 @@ internal sealed class UpstreamEndpoint : IAsyncDisposable
                 return pool;
             }
 
-            var created = new Http2.Http2ConnectionPool(Address, _cluster.ConnectTimeout, _stats, _cluster.SourceAddress);
+            var created = new Http2.Http2ConnectionPool(Address, _cluster.ConnectTimeout, _stats, _cluster.SourceAddress, _time);
             return Interlocked.CompareExchange(ref _http2Pool, created, null) ?? created;
         }
     }

@@ -54,7 +54,7 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
     {
         Pool = pool;
         _socket = socket;
-        _idleSince = Environment.TickCount64;
+        _idleSince = Pool.Time.GetTimestamp();
     }
 
     public Http2ConnectionPool Pool { get; }
@@ -67,7 +67,7 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
     /// <summary>Streams open or reserved on this connection.</summary>
     public int ActiveStreams => Volatile.Read(ref _activeStreams);
 
-    /// <summary>Environment.TickCount64 when the last stream ended (meaningful while no stream is active).</summary>
+    /// <summary>The pool clock's timestamp when the last stream ended (meaningful while no stream is active).</summary>
     public long IdleSince => Volatile.Read(ref _idleSince);
 
     /// <summary>Writes the preface and our SETTINGS, and starts the read loop.</summary>
@@ -374,7 +374,7 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
             _activeStreams--;
             if (_activeStreams == 0)
             {
-                Volatile.Write(ref _idleSince, Environment.TickCount64);
+                Volatile.Write(ref _idleSince, Pool.Time.GetTimestamp());
             }
 
             drainedOut = _goingAway && _activeStreams == 0;

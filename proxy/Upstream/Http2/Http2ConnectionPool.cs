@@ -33,13 +33,17 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
     private ITimer? _idleTimer;
     private bool _disposed;
 
-    public Http2ConnectionPool(IPEndPoint address, TimeSpan connectTimeout, ClusterStats stats, IPEndPoint? sourceAddress = null)
+    public Http2ConnectionPool(IPEndPoint address, TimeSpan connectTimeout, ClusterStats stats, IPEndPoint? sourceAddress = null, TimeProvider? time = null)
     {
         Address = address;
         ConnectTimeout = connectTimeout;
         SourceAddress = sourceAddress;
+        Time = time ?? TimeProvider.System;
         _stats = stats;
     }
+
+    /// <summary>The clock of the idle close (connections stamp the moment they go idle with it).</summary>
+    public TimeProvider Time { get; }
 
     public IPEndPoint Address { get; }
 
@@ -209,7 +213,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
                 if (!_disposed)
                 {
                     _connections = [.. _connections, connection];
-                    _idleTimer ??= TimeProvider.System.CreateTimer(static state => ((Http2ConnectionPool)state!).CloseIdle(), this, IdleTimeout / 4, IdleTimeout / 4);
+                    _idleTimer ??= Time.CreateTimer(static state => ((Http2ConnectionPool)state!).CloseIdle(), this, IdleTimeout / 4, IdleTimeout / 4);
                 }
             }
 
@@ -286,10 +290,9 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
 
     private void CloseIdle()
     {
-        var now = Environment.TickCount64;
         foreach (var connection in Volatile.Read(ref _connections))
         {
-            if (connection.ActiveStreams == 0 && now - connection.IdleSince >= (long)IdleTimeout.TotalMilliseconds)
+            if (connection.ActiveStreams == 0 && Time.GetElapsedTime(connection.IdleSince) >= IdleTimeout)
             {
                 connection.Drain();
             }

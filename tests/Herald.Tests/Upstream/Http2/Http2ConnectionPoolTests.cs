@@ -5,6 +5,7 @@ using System.Text;
 using Herald.Proxy.Observability.Stats;
 using Herald.Proxy.Upstream;
 using Herald.Proxy.Upstream.Http2;
+using Herald.Tests.TestSupport;
 using Herald.Tests.TestSupport.EndToEnd;
 using Microsoft.AspNetCore.Http;
 using Xunit;
@@ -189,9 +190,7 @@ public sealed class Http2ConnectionPoolTests
 
         for (var i = 0; i < 5; i++)
         {
-            using var request = Request(HttpMethod.Get, server.EndPoint, $"/{i}");
-            using var response = await pool.SendAsync(request, cts.Token);
-            Assert.Equal("ok", Encoding.ASCII.GetString(await ReadAllAsync(response, cts.Token)));
+            Assert.Equal("ok", await GetTextAsync(pool, server.EndPoint, $"/{i}", cts.Token));
         }
 
         Assert.Equal(1, pool.ConnectionCount);
@@ -359,17 +358,62 @@ public sealed class Http2ConnectionPoolTests
         await using var server = await H2cKestrel.StartAsync(context => context.Response.WriteAsync("ok"));
         var pool = NewPool(server.EndPoint);
         using var cts = new CancellationTokenSource(Timeout);
-        using (var request = Request(HttpMethod.Get, server.EndPoint, "/"))
-        using (var response = await pool.SendAsync(request, cts.Token))
-        {
-            await ReadAllAsync(response, cts.Token);
-        }
+        Assert.Equal("ok", await GetTextAsync(pool, server.EndPoint, "/", cts.Token));
 
         Assert.Equal(1, pool.ConnectionCount);
         await pool.DisposeAsync();
 
         Assert.True(await server.WaitForConnectionEndAsync(Timeout), "the server still has the connection open");
         Assert.Equal(0, pool.ConnectionCount);
+    }
+
+    [Fact]
+    public async Task IdleTimer_ConnectionWithoutStreamsForAMinute_Closed()
+    {
+        var time = new ManualTimeProvider();
+        await using var server = await H2cKestrel.StartAsync(context => context.Response.WriteAsync("ok"));
+        await using var pool = NewPool(server.EndPoint, time);
+        using var cts = new CancellationTokenSource(Timeout);
+        Assert.Equal("ok", await GetTextAsync(pool, server.EndPoint, "/", cts.Token));
+
+        // The sweep runs every quarter of the idle timeout: at 45 s the connection has been idle too briefly.
+        time.Advance(TimeSpan.FromSeconds(45));
+        Assert.Equal(1, pool.ConnectionCount);
+
+        time.Advance(TimeSpan.FromSeconds(30));
+
+        Assert.True(await server.WaitForConnectionEndAsync(Timeout), "the idle connection was not closed");
+        Assert.Equal(0, pool.ConnectionCount);
+    }
+
+    [Fact]
+    public async Task IdleTimer_StreamOpenForMinutes_ConnectionKeptAndReusedAfter()
+    {
+        var time = new ManualTimeProvider();
+        var release = NewSignal();
+        await using var server = await H2cKestrel.StartAsync(async context =>
+        {
+            if (context.Request.Path == "/slow")
+            {
+                await context.Response.WriteAsync("first part");
+                await context.Response.Body.FlushAsync();
+                await release.Task;
+            }
+
+            await context.Response.WriteAsync("done");
+        });
+        await using var pool = NewPool(server.EndPoint, time);
+        using var cts = new CancellationTokenSource(Timeout);
+        using var slowRequest = Request(HttpMethod.Get, server.EndPoint, "/slow");
+        using var slow = await pool.SendAsync(slowRequest, cts.Token);
+
+        time.Advance(TimeSpan.FromMinutes(3));
+        release.SetResult();
+        await ReadAllAsync(slow, cts.Token);
+        Assert.Equal("done", await GetTextAsync(pool, server.EndPoint, "/", cts.Token));
+
+        Assert.Equal(1, server.ConnectionsOpened);
+        Assert.Equal(1, pool.ConnectionCount);
     }
 
     [Fact]
@@ -902,8 +946,8 @@ public sealed class Http2ConnectionPoolTests
 
     // ---- Helpers ---------------------------------------------------------------------
 
-    private static Http2ConnectionPool NewPool(IPEndPoint endPoint) =>
-        new(endPoint, TimeSpan.FromSeconds(5), new ClusterStats(new StatsStore(), "h2"));
+    private static Http2ConnectionPool NewPool(IPEndPoint endPoint, TimeProvider? time = null) =>
+        new(endPoint, TimeSpan.FromSeconds(5), new ClusterStats(new StatsStore(), "h2"), time: time);
 
     private static HttpRequestMessage Request(HttpMethod method, IPEndPoint endPoint, string path, HttpContent? content = null) =>
         new(method, $"http://{endPoint}{path}")
@@ -912,6 +956,14 @@ public sealed class Http2ConnectionPoolTests
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
             Content = content,
         };
+
+    /// <summary>GET <paramref name="path"/> and the whole body as ASCII, the response disposed.</summary>
+    private static async Task<string> GetTextAsync(Http2ConnectionPool pool, IPEndPoint endPoint, string path, CancellationToken cancellationToken)
+    {
+        using var request = Request(HttpMethod.Get, endPoint, path);
+        using var response = await pool.SendAsync(request, cancellationToken);
+        return Encoding.ASCII.GetString(await ReadAllAsync(response, cancellationToken));
+    }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
