@@ -28,6 +28,7 @@ internal sealed partial class Http2ClientConnection
         var start = 0;
         var end = 0;
         Exception reason;
+        Http2ErrorCode? goAway = null;
         try
         {
             while (true)
@@ -71,28 +72,12 @@ internal sealed partial class Http2ClientConnection
         }
         catch (Http2ConnectionException e)
         {
-            lock (_lock)
-            {
-                if (_closedBy is null)
-                {
-                    WriteGoAway(e.ErrorCode);
-                }
-            }
-
-            Kick();
+            goAway = e.ErrorCode;
             reason = new HttpRequestException(HttpRequestError.HttpProtocolError, e.Message, new HttpProtocolException((long)e.ErrorCode, e.Message, null));
         }
         catch (HPackDecodingException e)
         {
-            lock (_lock)
-            {
-                if (_closedBy is null)
-                {
-                    WriteGoAway(Http2ErrorCode.CompressionError);
-                }
-            }
-
-            Kick();
+            goAway = Http2ErrorCode.CompressionError;
             reason = new HttpRequestException(HttpRequestError.HttpProtocolError, e.Message, new HttpProtocolException((long)Http2ErrorCode.CompressionError, e.Message, e));
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -110,6 +95,11 @@ internal sealed partial class Http2ClientConnection
         {
             _headerBlock = null;
             ArrayPool<byte>.Shared.Return(block);
+        }
+
+        if (goAway is { } code)
+        {
+            await SendGoAwayAsync(code).ConfigureAwait(false);
         }
 
         Close(reason);

@@ -324,6 +324,46 @@ internal sealed partial class Http2ClientConnection
         Forget(FlushAsync());
     }
 
+    /// <summary>
+    /// GOAWAY with <paramref name="code"/>, sent before the connection closes: a send already
+    /// under way takes it along, and closing waits for that send (at most a second, in case
+    /// the upstream stopped reading). Closing at once would cut it off before the frame went out.
+    /// </summary>
+    private async ValueTask SendGoAwayAsync(Http2ErrorCode code)
+    {
+        Task? sent = null;
+        lock (_lock)
+        {
+            if (_closedBy is not null)
+            {
+                return;
+            }
+
+            WriteGoAway(code);
+            if (_flushing)
+            {
+                _flushDone ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                sent = _flushDone.Task;
+            }
+        }
+
+        try
+        {
+            if (sent is not null)
+            {
+                await sent.WaitAsync(GoAwaySendTimeout, Pool.Time).ConfigureAwait(false);
+            }
+            else
+            {
+                await FlushAsync().ConfigureAwait(false);
+            }
+        }
+        catch (TimeoutException)
+        {
+            // The upstream is not reading: the connection closes without the frame.
+        }
+    }
+
     /// <summary>On close: a GOAWAY or reset still pending is sent now if no send is under way (best effort).</summary>
     private void SendLastFrames()
     {
@@ -370,6 +410,7 @@ internal sealed partial class Http2ClientConnection
                 {
                     _flushing = false;
                     _sending.TrimIfLarge();
+                    SignalFlushDone();
                     return;
                 }
 
@@ -388,6 +429,7 @@ internal sealed partial class Http2ClientConnection
                 lock (_lock)
                 {
                     _flushing = false;
+                    SignalFlushDone();
                 }
 
                 Close(new HttpRequestException(HttpRequestError.Unknown, "sending to the upstream failed", e));
@@ -395,6 +437,16 @@ internal sealed partial class Http2ClientConnection
             }
 
             sending.Length = 0;
+        }
+    }
+
+    // Under the lock: whoever waits for the running send to finish (SendGoAwayAsync) goes on.
+    private void SignalFlushDone()
+    {
+        if (_flushDone is { } done)
+        {
+            _flushDone = null;
+            done.TrySetResult();
         }
     }
 }

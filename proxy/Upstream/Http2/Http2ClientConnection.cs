@@ -29,6 +29,8 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
     // Stream ids run out at 2^31; a connection near the end takes no new streams.
     private const int LastStreamId = int.MaxValue - 2;
 
+    private static readonly TimeSpan GoAwaySendTimeout = TimeSpan.FromSeconds(1);
+
     private readonly Socket _socket;
     private readonly Lock _lock = new();
     private readonly Dictionary<int, Http2ClientStream> _streams = [];
@@ -38,6 +40,7 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
     private long _pendingGeneration;
     private bool _flushing;
     private bool _flushScheduled;
+    private TaskCompletionSource? _flushDone;
     private int _nextStreamId = 1;
     private int _activeStreams;
     private int _maxConcurrentStreams = AssumedMaxConcurrentStreams;
