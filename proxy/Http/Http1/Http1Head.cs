@@ -9,6 +9,9 @@ namespace Herald.Proxy.Http.Http1;
 /// </summary>
 internal abstract class Http1Head
 {
+    private const int InitialBufferSize = 1024;
+    private const int InitialHeaderCount = 16;
+
     private byte[] _buffer;
     private HeaderEntry[] _headers;
 
@@ -16,8 +19,10 @@ internal abstract class Http1Head
     {
         MaxHeadBytes = maxHeadBytes;
         MaxHeaders = maxHeaders;
-        _buffer = new byte[Math.Min(4096, maxHeadBytes + 4)];
-        _headers = new HeaderEntry[Math.Min(32, maxHeaders)];
+        // Sized for common heads and grown on demand: every keep-alive connection holds one
+        // head (the upstream side another), so these bytes count per idle connection.
+        _buffer = new byte[Math.Min(InitialBufferSize, maxHeadBytes + 4)];
+        _headers = new HeaderEntry[Math.Min(InitialHeaderCount, maxHeaders)];
     }
 
     public int MaxHeadBytes { get; }

@@ -17,7 +17,8 @@ namespace Herald.Proxy.Http.Http2;
 
 /// <summary>
 /// Forwards a request that Kestrel parsed (HTTP/2 and h2c downstream, including gRPC)
-/// through SocketsHttpHandler: headers, streaming bodies both ways, trailers, resets.
+/// through <see cref="UpstreamHttpClients"/> (Herald's own HTTP/2 client for h2c upstreams,
+/// SocketsHttpHandler for the others): headers, streaming bodies both ways, trailers, resets.
 /// </summary>
 internal static partial class HttpContextForwarder
 {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Text;
 using Herald.Proxy.Http.Http1;
 using Xunit;
@@ -56,6 +57,36 @@ public sealed class Http1RequestHeadTests
         Assert.Equal(Http1ParseError.None, head.Error);
         Assert.Equal("GET /x HTTP/1.1\r\nHost: a\r\n\r\n".Length, length);
         Assert.Equal("a", Encoding.ASCII.GetString(head.Authority));
+    }
+
+    [Fact]
+    public void TryParse_HeadPastTheInitialBuffer_GrowsAndKeepsEveryHeader()
+    {
+        // 40 headers of about 100 bytes: past the head's first buffer (1 KB) and header table (16).
+        var text = new StringBuilder("GET /big HTTP/1.1\r\nHost: example.com\r\n");
+        for (var i = 0; i < 40; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"X-Header-{i:D2}: {new string((char)('a' + (i % 26)), 90)}\r\n");
+        }
+
+        text.Append("\r\n");
+        var bytes = Encoding.ASCII.GetBytes(text.ToString());
+        var head = new Http1RequestHead(60 * 1024, 100);
+        var first = new Segment(bytes.AsSpan(0, 700).ToArray());
+        var last = first.Append(bytes.AsSpan(700).ToArray());
+
+        Assert.True(head.TryParse(new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length), out var length));
+        Assert.Equal(Http1ParseError.None, head.Error);
+        Assert.Equal(bytes.Length, length);
+        Assert.Equal(41, head.HeaderCount);
+        Assert.True(head.TryGetHeader("x-header-39"u8, out var value));
+        Assert.Equal(new string('n', 90), Encoding.ASCII.GetString(value));
+        Assert.Equal(bytes, head.Raw.ToArray());
+
+        // The next, small head on the same connection parses in the grown buffer.
+        Assert.True(head.TryParse(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes("GET /s HTTP/1.1\r\nHost: b\r\n\r\n")), out _));
+        Assert.Equal("b", Encoding.ASCII.GetString(head.Authority));
+        Assert.Equal(1, head.HeaderCount);
     }
 
     [Fact]
