@@ -325,9 +325,9 @@ internal sealed partial class Http2ClientConnection
     }
 
     /// <summary>
-    /// GOAWAY with <paramref name="code"/>, sent before the connection closes: a send already
-    /// under way takes it along, and closing waits for that send (at most a second, in case
-    /// the upstream stopped reading). Closing at once would cut it off before the frame went out.
+    /// GOAWAY with <paramref name="code"/>, before the connection is closed (a protocol error,
+    /// a drain): a send already under way takes it along, and this waits for that send (at
+    /// most a second, in case the upstream stopped reading). Closing at once would cut it off.
     /// </summary>
     private async ValueTask SendGoAwayAsync(Http2ErrorCode code)
     {

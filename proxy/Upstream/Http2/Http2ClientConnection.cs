@@ -344,20 +344,25 @@ internal sealed partial class Http2ClientConnection : IThreadPoolWorkItem
     /// <summary>Stops taking new streams and closes once the open ones are done (endpoint removed, pool disposed).</summary>
     public void Drain()
     {
-        bool closeNow;
+        bool announce;
         lock (_lock)
         {
-            if (!_goingAway && _closedBy is null)
-            {
-                _goingAway = true;
-                WriteGoAway(Http2ErrorCode.NoError);
-            }
-
-            closeNow = _activeStreams == 0;
+            announce = !_goingAway && _closedBy is null;
+            _goingAway = true;
         }
 
-        Kick();
-        if (closeNow)
+        Forget(DrainAsync(announce));
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask DrainAsync(bool announce)
+    {
+        if (announce)
+        {
+            await SendGoAwayAsync(Http2ErrorCode.NoError).ConfigureAwait(false);
+        }
+
+        if (ActiveStreams == 0)
         {
             Close(new HttpRequestException(HttpRequestError.Unknown, "the upstream connection was drained"));
         }
