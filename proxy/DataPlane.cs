@@ -20,6 +20,7 @@ internal sealed class DataPlane : IAsyncDisposable
     private ProxyConfig _config;
     private DateTimeOffset _lastUpdated;
     private volatile bool _ready;
+    private readonly TaskCompletionSource _firstReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _healthCheckFailed;
     private volatile bool _draining;
 
@@ -104,7 +105,11 @@ internal sealed class DataPlane : IAsyncDisposable
     {
         _ready = true;
         PublishState();
+        _firstReady.TrySetResult();
     }
+
+    /// <summary>Completes the first time the data plane is marked ready.</summary>
+    public Task FirstReady => _firstReady.Task;
 
     public IPEndPoint? AdminAddress => _admin?.BoundAddress;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Herald.Proxy.Bootstrap;
 using Herald.Proxy.Config;
+using Herald.Proxy.Memory;
 using Herald.Proxy.Observability.Stats;
 using Herald.Proxy.Upstream;
 
@@ -101,7 +102,9 @@ internal static class ProxyCommand
             return CommandLine.ExitFailure;
         }
 
-        ReleaseStartupMemory();
+        StartupMemory.CollectStartupGarbage();
+        using var stopPageOut = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+        var pagedOut = PageOutStartupPagesAsync(plane, time, stopPageOut.Token);
         if (!dynamic)
         {
             plane.MarkReady();
@@ -146,23 +149,33 @@ internal static class ProxyCommand
             Console.Out.WriteLine("herald: shutting down");
         }
 
+        await stopPageOut.CancelAsync().ConfigureAwait(false);
+        await pagedOut.ConfigureAwait(false);
+
         return CommandLine.ExitOk;
     }
 
     /// <summary>
-    /// Startup leaves tens of MB of garbage (YAML and JSON trees, the protobuf descriptors'
-    /// temporaries) in a gen0 sized from the L3 cache, never collected while idle. One
-    /// compacting collection that returns the freed memory to the OS, before /ready, so an
-    /// idle sidecar's RSS is what it holds, not what it went through to start.
+    /// Once ready (a dynamic bootstrap: once its first config is applied) and the runtime has
+    /// finished compiling what startup and the first requests needed; off the startup path, so
+    /// /ready is not held up by it.
     /// </summary>
-    private static void ReleaseStartupMemory()
+    private static async Task PageOutStartupPagesAsync(DataPlane plane, TimeProvider time, CancellationToken stopping)
     {
-        if (Environment.GetEnvironmentVariable("HERALD_STARTUP_GC") == "0")
+        try
         {
-            return;
+            await plane.FirstReady.WaitAsync(stopping).ConfigureAwait(false);
+            await StartupMemory.PageOutWhenSettledAsync(
+                static () => System.Runtime.JitInfo.GetCompiledMethodCount(),
+                static () => StartupMemory.PageOutStartupPages(static bytes => Console.Out.WriteLine(
+                    $"herald: returning {bytes / (1024.0 * 1024):0.0} MB of file pages only startup used ({StartupMemory.PageOutVariable}=0 keeps them)")),
+                time,
+                stopping).ConfigureAwait(false);
         }
-
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        catch (OperationCanceledException)
+        {
+            // Stopping before startup settled: nothing to give back.
+        }
     }
 
     private sealed class NoOp : IAsyncDisposable

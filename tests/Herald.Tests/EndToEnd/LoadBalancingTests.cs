@@ -11,7 +11,7 @@ public sealed class LoadBalancingTests
     [InlineData("ROUND_ROBIN")]
     [InlineData("LEAST_REQUEST")]
     [InlineData("RANDOM")]
-    public async Task Policy_3000Requests_EachUpstreamWithinTenPercentOfEven(string policy)
+    public async Task Policy_3000Requests_EachUpstreamNearAnEvenShare(string policy)
     {
         const int Requests = 3000;
         await using var upstreams = await Upstreams.StartAsync(3);
@@ -26,10 +26,14 @@ public sealed class LoadBalancingTests
         Assert.All(answers, answer => Assert.Equal(200, answer.Status));
         var counts = RequestLoop.CountByUpstream(answers);
         var report = string.Join(", ", counts.Select(c => $"{c.Key}={c.Value}"));
+        // RANDOM's counts are binomial (3000, 1/3): one standard deviation is 25.8 requests, so
+        // ten percent (3.9 of them) fails about once in 3,000 runs with nothing wrong, and did
+        // (899 of 3000). Five standard deviations still catch an uneven spread.
+        var tolerance = policy == "RANDOM" ? 130 : 100;
         foreach (var name in upstreams.Names)
         {
             var got = counts.GetValueOrDefault(name);
-            Assert.True(got is >= 900 and <= 1100, $"{policy}: {name} got {got} of {Requests} ({report})");
+            Assert.True(Math.Abs(got - (Requests / 3)) <= tolerance, $"{policy}: {name} got {got} of {Requests} ({report})");
         }
     }
 
