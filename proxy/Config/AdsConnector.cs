@@ -15,15 +15,23 @@ namespace Herald.Proxy.Config;
 internal sealed class AdsConnector : IAsyncDisposable
 {
     private readonly List<GrpcClient> _grpcClients = [];
+    private readonly List<string> _grpcEndpoints = [];
     private readonly AdsClient _client;
     private readonly CancellationTokenSource _stop = new();
     private int _next;
+    private string _current = "the control plane in this process";
 
     private AdsConnector(AdsClientOptions options, IXdsConfigTarget target, StatsStore stats, TimeProvider time)
     {
         _client = new AdsClient(options, target, time);
         var connected = stats.Gauge(StatKey.Global("control_plane.connected_state"));
         _client.ConnectedChanged += up => connected.Set(up ? 1 : 0);
+
+        // What Envoy logs as warnings: without them a data plane that never turns ready says nothing of why.
+        _client.StreamLost += (reason, retryIn) =>
+            Console.Error.WriteLine($"herald: xDS stream to {Volatile.Read(ref _current)} ended ({reason}); reconnecting in {retryIn.TotalSeconds:0.0} s");
+        _client.ConfigRejected += (typeUrl, nack) =>
+            Console.Error.WriteLine($"herald: xDS update rejected: {typeUrl} version '{nack.RejectedVersion}': {nack.Message}");
     }
 
     public AdsClient Client => _client;
@@ -52,7 +60,9 @@ internal sealed class AdsConnector : IAsyncDisposable
         foreach (var endpoint in cluster.Endpoints)
         {
             var host = endpoint.Host.Contains(':', StringComparison.Ordinal) ? $"[{endpoint.Host}]" : endpoint.Host;
-            connector._grpcClients.Add(new GrpcClient(new Uri($"http://{host}:{endpoint.Port}")));
+            var address = new Uri($"http://{host}:{endpoint.Port}");
+            connector._grpcClients.Add(new GrpcClient(address));
+            connector._grpcEndpoints.Add($"{host}:{endpoint.Port}");
         }
 
         return connector;
@@ -88,6 +98,7 @@ internal sealed class AdsConnector : IAsyncDisposable
     {
         // The first connection goes to the first endpoint; each reconnect moves on to the next.
         var index = (int)((uint)(Interlocked.Increment(ref _next) - 1) % (uint)_grpcClients.Count);
+        Volatile.Write(ref _current, _grpcEndpoints[index]);
         return _grpcClients[index];
     }
 

@@ -55,6 +55,12 @@ public sealed class AdsClient : IAsyncDisposable
     /// <summary>Raised on the client's loop when the stream comes up (true) or goes away (false).</summary>
     public event Action<bool>? ConnectedChanged;
 
+    /// <summary>Raised on the client's loop when the stream could not be opened or ended: why, and when the next attempt is due.</summary>
+    public event Action<string, TimeSpan>? StreamLost;
+
+    /// <summary>Raised on the client's loop once per rejected update (NACK): its type URL and the rejection.</summary>
+    public event Action<string, XdsNack>? ConfigRejected;
+
     public bool IsConnected => _connected;
 
     /// <summary>For tests: raised on the loop with each reconnect delay, after its timer is armed.</summary>
@@ -144,13 +150,13 @@ public sealed class AdsClient : IAsyncDisposable
                 await stale.Session.DisposeAsync();
                 break;
             case ConnectFailed failed when failed.Attempt == _connectAttempt && _session is null:
-                ScheduleReconnect(deliveredConfig: false);
+                ScheduleReconnect(deliveredConfig: false, $"cannot open the stream: {failed.Error.Message}");
                 break;
             case Response response when ReferenceEquals(response.Session, _session):
                 await GuardAsync(response.Session, () => response.Session.HandleResponseAsync(response.Message, ct), ct);
                 break;
             case StreamEnded ended when ReferenceEquals(ended.Session, _session):
-                await EndSessionAsync(ended.Session);
+                await EndSessionAsync(ended.Session, ended.Error?.Message ?? "the control plane closed the stream");
                 break;
             case ArrivalTimeout timeout:
                 var lateNacks = await _state.ArrivalTimedOutAsync(timeout.Type, timeout.Name, timeout.Timer, ct);
@@ -264,18 +270,18 @@ public sealed class AdsClient : IAsyncDisposable
         {
             if (ReferenceEquals(session, _session))
             {
-                await EndSessionAsync(session);
+                await EndSessionAsync(session, e.Message);
             }
         }
     }
 
-    private async Task EndSessionAsync(AdsSession session)
+    private async Task EndSessionAsync(AdsSession session, string reason)
     {
         _session = null;
         await session.DisposeAsync();
 
         // Nothing is cleared: the last applied config keeps serving until the server is back.
-        ScheduleReconnect(session.DeliveredAcceptedConfig);
+        ScheduleReconnect(session.DeliveredAcceptedConfig, reason);
     }
 
     /// <summary>
@@ -283,7 +289,7 @@ public sealed class AdsClient : IAsyncDisposable
     /// so many clients losing one server do not return in step. A stream that delivered an
     /// accepted config resets the exponent. The timer is armed before listeners hear of the loss.
     /// </summary>
-    private void ScheduleReconnect(bool deliveredConfig)
+    private void ScheduleReconnect(bool deliveredConfig, string reason)
     {
         if (deliveredConfig)
         {
@@ -296,6 +302,7 @@ public sealed class AdsClient : IAsyncDisposable
         _reconnectTimer?.Dispose();
         _reconnectTimer = _time.CreateTimer(_ => Post(ReconnectDue.Instance), null, delay, Timeout.InfiniteTimeSpan);
         ReconnectScheduled?.Invoke(delay);
+        StreamLost?.Invoke(reason, delay);
         SetConnected(false);
     }
 
@@ -331,6 +338,11 @@ public sealed class AdsClient : IAsyncDisposable
         foreach (var type in _state.AllTypes)
         {
             types.Add(type.ToStatus());
+            if (type.LastNack is { } nack && !ReferenceEquals(nack, type.ReportedNack))
+            {
+                type.ReportedNack = nack;
+                ConfigRejected?.Invoke(type.TypeUrl, nack);
+            }
         }
 
         _status = new XdsClientStatus(_connected, types);

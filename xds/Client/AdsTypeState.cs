@@ -25,6 +25,9 @@ internal sealed class AdsTypeState(string typeUrl, bool wildcard)
 
     public XdsNack? LastNack { get; set; }
 
+    /// <summary>The rejection last announced through <see cref="AdsClient.ConfigRejected"/>, so each is announced once.</summary>
+    public XdsNack? ReportedNack { get; set; }
+
     /// <summary>Names requested (RDS and EDS only).</summary>
     public HashSet<string> Subscribed { get; } = new(StringComparer.Ordinal);
 

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using Herald.Tests.TestSupport.EndToEnd;
 using Xunit;
 using Xunit.Abstractions;
@@ -55,6 +58,7 @@ public sealed class ControlPlaneOutageTests(ITestOutputHelper output)
             await loop.WaitForCountAsync(200, TimeSpan.FromSeconds(30));
             controlPlane.Kill();
             var killedAt = loop.Count;
+            await gateway.WaitForStderrLineAsync(l => l.StartsWith($"herald: xDS stream to 127.0.0.1:{controlPlane.XdsPort} ended (", StringComparison.Ordinal) && l.Contains("reconnecting in", StringComparison.Ordinal), TimeSpan.FromSeconds(15));
             var disconnected = await gateway.WaitForStatAsync(ConnectedState, v => v == 0, TimeSpan.FromSeconds(15));
             var result = await running;
             output.WriteLine($"loop: {result}; control plane killed after request {killedAt}");
@@ -102,5 +106,33 @@ public sealed class ControlPlaneOutageTests(ITestOutputHelper output)
         {
             await controlPlane.DisposeAsync();
         }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Gateway_ListenerPortTaken_LogsTheRejectedListenersAndStaysUnready()
+    {
+        // Another process holds the gateway's port: the listener cannot bind, so the update is refused.
+        using var holder = new TcpListener(IPAddress.Any, 0);
+        holder.Start();
+        var takenPort = ((IPEndPoint)holder.LocalEndpoint).Port;
+        using var mesh = new MeshFile($$"""
+            services:
+              - name: web
+                ports: [{port: 8080, protocol: http}]
+            gateways:
+              - name: edge
+                port: {{takenPort}}
+                routes:
+                  - service: web
+            """);
+        await using var controlPlane = await ControlPlaneProcess.StartAsync(mesh.Path);
+        await using var gateway = DataPlaneProcess.LaunchGatewayProxy("edge", controlPlane.XdsPort);
+
+        var line = await gateway.WaitForStderrLineAsync(l => l.StartsWith("herald: xDS update rejected: type.googleapis.com/envoy.config.listener.v3.Listener version '", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        output.WriteLine(line);
+        Assert.Contains(takenPort.ToString(CultureInfo.InvariantCulture), line, StringComparison.Ordinal);
+        using var ready = await gateway.Admin.GetAsync("ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.False(gateway.HasExited, gateway.Transcript());
     }
 }

@@ -53,6 +53,19 @@ internal sealed class DataPlaneProcess : IAsyncDisposable
             return (HeraldCli.Start("proxy", "--bootstrap", file, "--admin", $"127.0.0.1:{adminPort}"), dir);
         });
 
+    /// <summary>As <see cref="StartGatewayProxyAsync(string, int, bool)"/>, without waiting for /ready (for a gateway that must not turn ready).</summary>
+    public static DataPlaneProcess LaunchGatewayProxy(string gateway, int xdsPort)
+    {
+        var dir = Directory.CreateTempSubdirectory("herald-gw-");
+        var file = Path.Combine(dir.FullName, "bootstrap.yaml");
+        File.WriteAllText(file, AdsBootstrap($"gateway-{gateway}", gateway, gateway, [xdsPort], delta: false));
+        var adminPort = FreePort.Next();
+        return new DataPlaneProcess(HeraldCli.Start("proxy", "--bootstrap", file, "--admin", $"127.0.0.1:{adminPort}"), adminPort, dir);
+    }
+
+    /// <summary>Waits until the process writes a stderr line matching <paramref name="match"/>; returns it.</summary>
+    public Task<string> WaitForStderrLineAsync(Func<string, bool> match, TimeSpan timeout) => _child.WaitForStderrLineAsync(match, timeout);
+
     /// <summary><c>herald sidecar --xds 127.0.0.1:X --node-id ID --cluster WORKLOAD</c>.</summary>
     public static Task<DataPlaneProcess> StartSidecarAsync(string nodeId, string workload, int xdsPort) =>
         StartSidecarAsync(nodeId, workload, $"127.0.0.1:{xdsPort}");

@@ -125,7 +125,14 @@ public sealed class ChildProcess : IAsyncDisposable, IDisposable
     public StreamWriter StandardInput => _process.StandardInput;
 
     /// <summary>Waits until stdout has a line matching <paramref name="match"/>; returns it.</summary>
-    public async Task<string> WaitForStdoutLineAsync(Func<string, bool> match, TimeSpan timeout)
+    public Task<string> WaitForStdoutLineAsync(Func<string, bool> match, TimeSpan timeout) =>
+        WaitForLineAsync(_stdout, _stdoutClosed, "stdout", match, timeout);
+
+    /// <summary>Waits until stderr has a line matching <paramref name="match"/>; returns it.</summary>
+    public Task<string> WaitForStderrLineAsync(Func<string, bool> match, TimeSpan timeout) =>
+        WaitForLineAsync(_stderr, _stderrClosed, "stderr", match, timeout);
+
+    private async Task<string> WaitForLineAsync(StringBuilder output, TaskCompletionSource closed, string streamName, Func<string, bool> match, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
         while (true)
@@ -134,7 +141,7 @@ public sealed class ChildProcess : IAsyncDisposable, IDisposable
             lock (_gate)
             {
                 // Only complete lines: a half-written "listening 12" must not match before its "3" arrives.
-                var lines = _stdout.ToString().Split('\n');
+                var lines = output.ToString().Split('\n');
                 for (var i = 0; i < lines.Length - 1; i++)
                 {
                     var line = lines[i].TrimEnd('\r');
@@ -147,7 +154,7 @@ public sealed class ChildProcess : IAsyncDisposable, IDisposable
                 changed = _outputChanged.Task;
             }
 
-            if (_process.HasExited && _stdoutClosed.Task.IsCompleted)
+            if (_process.HasExited && closed.Task.IsCompleted)
             {
                 throw new InvalidOperationException(
                     $"{Description} exited with code {_process.ExitCode} before printing the expected line.\n{Transcript()}");
@@ -163,7 +170,7 @@ public sealed class ChildProcess : IAsyncDisposable, IDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"{Description}: expected line not printed within {timeout}.\n{Transcript()}");
+                throw new TimeoutException($"{Description}: expected line not printed on {streamName} within {timeout}.\n{Transcript()}");
             }
         }
     }

@@ -24,6 +24,8 @@ internal sealed class AdsClientHarness : IAsyncDisposable
             Time);
         Client.ReconnectScheduled += delay => Reconnects.Writer.TryWrite(delay);
         Client.ConnectedChanged += connected => Connection.Writer.TryWrite(connected);
+        Client.StreamLost += (reason, retryIn) => Losses.Writer.TryWrite((reason, retryIn));
+        Client.ConfigRejected += (typeUrl, nack) => Rejections.Writer.TryWrite((typeUrl, nack));
     }
 
     public static Node Node { get; } = new() { Id = "sidecar-1", Cluster = "reviews" };
@@ -40,6 +42,10 @@ internal sealed class AdsClientHarness : IAsyncDisposable
 
     public Channel<bool> Connection { get; } = Channel.CreateUnbounded<bool>();
 
+    public Channel<(string Reason, TimeSpan RetryIn)> Losses { get; } = Channel.CreateUnbounded<(string, TimeSpan)>();
+
+    public Channel<(string TypeUrl, XdsNack Nack)> Rejections { get; } = Channel.CreateUnbounded<(string, XdsNack)>();
+
     /// <summary>Starts the client and consumes the wildcard CDS and LDS requests of the first stream.</summary>
     public async Task<ScriptedAdsServer.SotwStream> StartSotwAsync()
     {
@@ -53,6 +59,10 @@ internal sealed class AdsClientHarness : IAsyncDisposable
     public async Task<TimeSpan> NextReconnectDelayAsync() => await Reconnects.Reader.ReadAsync().AsTask().WaitAsync(ScriptedAdsServer.Patience);
 
     public async Task<bool> NextConnectionChangeAsync() => await Connection.Reader.ReadAsync().AsTask().WaitAsync(ScriptedAdsServer.Patience);
+
+    public async Task<(string Reason, TimeSpan RetryIn)> NextLossAsync() => await Losses.Reader.ReadAsync().AsTask().WaitAsync(ScriptedAdsServer.Patience);
+
+    public async Task<(string TypeUrl, XdsNack Nack)> NextRejectionAsync() => await Rejections.Reader.ReadAsync().AsTask().WaitAsync(ScriptedAdsServer.Patience);
 
     public ValueTask DisposeAsync() => Client.DisposeAsync();
 

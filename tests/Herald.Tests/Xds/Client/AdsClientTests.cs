@@ -371,6 +371,47 @@ public sealed class AdsClientTests
     }
 
     [Fact]
+    public async Task ConfigRejected_EachRefusedUpdate_RaisedOnceWithVersionAndReason()
+    {
+        await using var h = new AdsClientHarness();
+        h.Target.Decide = r => r.Listeners.ContainsKey("bad") ? XdsApplyResult.Refused("cannot bind 0.0.0.0:8080: address in use") : XdsApplyResult.Ok;
+        var stream = await h.StartSotwAsync();
+
+        var n1 = await stream.SendAsync(Lds, "1", Listener("bad"));
+        await stream.ExpectAsync(Lds, "", n1, nack: true);
+        var (typeUrl, nack) = await h.NextRejectionAsync();
+        Assert.Equal(Lds, typeUrl);
+        Assert.Equal("1", nack.RejectedVersion);
+        Assert.Contains("address in use", nack.Message, StringComparison.Ordinal);
+
+        // An accepted update announces nothing; the next refusal is announced on its own.
+        var n2 = await stream.SendAsync(Lds, "2", Listener("l1"));
+        await stream.ExpectAsync(Lds, "2", n2);
+        var n3 = await stream.SendAsync(Lds, "3", Listener("l1"), Listener("bad"));
+        await stream.ExpectAsync(Lds, "2", n3, nack: true);
+        Assert.Equal("3", (await h.NextRejectionAsync()).Nack.RejectedVersion);
+        Assert.False(h.Rejections.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task StreamLost_ClosedByServerThenRefused_GivesReasonAndTheDelayOfTheNextAttempt()
+    {
+        await using var h = new AdsClientHarness(jitter: 0.5);
+        var stream = await h.StartSotwAsync();
+
+        h.Server.Refusing = true;
+        await stream.DropAsync();
+        var (closed, firstDelay) = await h.NextLossAsync();
+        Assert.Equal("the control plane closed the stream", closed);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), firstDelay);
+
+        h.Time.Advance(firstDelay);
+        var (refused, secondDelay) = await h.NextLossAsync();
+        Assert.Equal("cannot open the stream: connection refused (scripted)", refused);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), secondDelay);
+    }
+
+    [Fact]
     public async Task Response_WithNonceAlreadySeen_IsIgnored()
     {
         await using var h = new AdsClientHarness();
