@@ -203,9 +203,9 @@ internal static partial class HttpContextForwarder
     {
         // The stream timers cancel everything that waits on RequestAborted, then the reply is made here.
         var requestAborted = context.RequestAborted;
-        using var expired = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        var expired = LinkedCancellationPool.Shared.Rent(requestAborted);
         var sweeper = manager.StreamSweeper;
-        var guard = sweeper.Rent(StreamTimeoutSweeper.CancelSource, expired);
+        var guard = sweeper.Rent(StreamTimeoutSweeper.CancelSource, expired.Source);
         head.StreamGuard = guard;
         context.RequestAborted = expired.Token;
         string flags;
@@ -222,6 +222,9 @@ internal static partial class HttpContextForwarder
             sweeper.Return(guard);
             context.RequestAborted = requestAborted;
             head.StreamGuard = null;
+
+            // A timer that fired may still cancel the source from the sweeper's thread: not reused then.
+            LinkedCancellationPool.Shared.Return(expired, reusable: kind == StreamTimeoutKind.None);
         }
 
         // "-": the response was relayed whole (its last bytes may still be in Kestrel's buffer,
@@ -312,12 +315,12 @@ internal static partial class HttpContextForwarder
         clusterStats.UpstreamRqActive.Increment();
         endpoint.BeginRequest();
         var upstreamStart = time.GetTimestamp();
-        CancellationTokenSource? linked = null;
+        LinkedCancellation? linked = null;
         StreamTimeoutGuard? timeout = null;
         try
         {
-            linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            timeout = StartRouteTimeout(manager, action, linked);
+            linked = LinkedCancellationPool.Shared.Rent(context.RequestAborted);
+            timeout = StartRouteTimeout(manager, action, linked.Source);
             using var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol);
             HttpResponseMessage response;
             try
@@ -353,12 +356,19 @@ internal static partial class HttpContextForwarder
         }
         finally
         {
+            var reusable = true;
             if (timeout is not null)
             {
+                // A route timeout that fired may still cancel the source from the sweeper's thread: not reused then.
+                timeout.Stop();
+                reusable = timeout.Expired == StreamTimeoutKind.None;
                 manager.StreamSweeper.Return(timeout);
             }
 
-            linked?.Dispose();
+            if (linked is not null)
+            {
+                LinkedCancellationPool.Shared.Return(linked, reusable);
+            }
             endpoint.EndRequest();
             clusterStats.UpstreamRqActive.Decrement();
             clusterStats.UpstreamRqCompleted.Increment();
