@@ -30,13 +30,17 @@ internal sealed class UpstreamHttpClients : IDisposable
     /// </summary>
     public ValueTask<HttpResponseMessage> SendAsync(Cluster cluster, UpstreamEndpoint endpoint, HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (OwnHttp2Client && cluster.Config.Tls is null && request.Version == HttpVersion.Version20)
+        if (SendsOnOwnHttp2Client(cluster, request))
         {
             return endpoint.Http2Pool.SendAsync(request, cancellationToken);
         }
 
         return new ValueTask<HttpResponseMessage>(Get(cluster).SendAsync(request, cancellationToken));
     }
+
+    /// <summary>True when <see cref="SendAsync"/> gives <paramref name="request"/> to Herald's own HTTP/2 client, which does not keep it.</summary>
+    public static bool SendsOnOwnHttp2Client(Cluster cluster, HttpRequestMessage request) =>
+        OwnHttp2Client && cluster.Config.Tls is null && request.Version == HttpVersion.Version20;
 
     public static HttpMessageInvoker Create(ClusterConfig config)
     {

@@ -321,7 +321,8 @@ internal static partial class HttpContextForwarder
         {
             linked = LinkedCancellationPool.Shared.Rent(context.RequestAborted);
             timeout = StartRouteTimeout(manager, action, linked.Source);
-            using var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol);
+            var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol, pool: RequestMessagePool.Shared);
+            using var returnMessage = new RequestMessagePool.Lease(RequestMessagePool.Shared, message, UpstreamHttpClients.SendsOnOwnHttp2Client(cluster, message));
             HttpResponseMessage response;
             try
             {
@@ -476,7 +477,7 @@ internal static partial class HttpContextForwarder
         return LocalReplyAsync(context, 503, LocalReplies.Overflow);
     }
 
-    private static HttpRequestMessage BuildRequest(HttpContext context, HttpConnectionManagerConfig config, Route route, ClusterAction action, HttpContextRequestHead head, UpstreamEndpoint endpoint, UpstreamProtocol protocol, ReplayableRequestBody? replayable = null, int attempt = 1)
+    private static HttpRequestMessage BuildRequest(HttpContext context, HttpConnectionManagerConfig config, Route route, ClusterAction action, HttpContextRequestHead head, UpstreamEndpoint endpoint, UpstreamProtocol protocol, ReplayableRequestBody? replayable = null, int attempt = 1, RequestMessagePool? pool = null)
     {
         var request = context.Request;
         string pathAndQuery;
@@ -489,12 +490,13 @@ internal static partial class HttpContextForwarder
             pathAndQuery = head.PathAndQuery;
         }
 
-        var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), endpoint.RequestUri(pathAndQuery.Length == 0 ? "/" : pathAndQuery))
-        {
-            // Only HTTP/2 clients come this way, so "the downstream's protocol" is HTTP/2.
-            Version = protocol is UpstreamProtocol.Http2 or UpstreamProtocol.UseDownstream ? HttpVersion.Version20 : HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
+        var method = HttpMethod.Parse(request.Method);
+        var uri = endpoint.RequestUri(pathAndQuery.Length == 0 ? "/" : pathAndQuery);
+        var message = pool?.Rent(method, uri) ?? new HttpRequestMessage(method, uri);
+
+        // Only HTTP/2 clients come this way, so "the downstream's protocol" is HTTP/2.
+        message.Version = protocol is UpstreamProtocol.Http2 or UpstreamProtocol.UseDownstream ? HttpVersion.Version20 : HttpVersion.Version11;
+        message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
 
         var mutations = route.RequestHeaderMutations;
         var bodyDetection = context.Features.Get<IHttpRequestBodyDetectionFeature>();
