@@ -31,8 +31,8 @@ internal static partial class HttpContextForwarder
 
         // One source for the whole exchange (the client going away, or the route timeout on a
         // guard of the shared sweeper); an attempt links its own only for a per_try_timeout.
-        using var exchange = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        var deadline = StartRouteTimeout(manager, action, exchange);
+        var exchange = LinkedCancellationPool.Shared.Rent(context.RequestAborted);
+        var deadline = StartRouteTimeout(manager, action, exchange.Source);
 
         var upstreamStart = time.GetTimestamp();
         List<UpstreamEndpoint>? tried = null;
@@ -49,7 +49,8 @@ internal static partial class HttpContextForwarder
 
                 using var perTry = policy.PerTryTimeout > TimeSpan.Zero ? new CancellationTokenSource(policy.PerTryTimeout, time) : null;
                 using var linked = perTry is null ? null : CancellationTokenSource.CreateLinkedTokenSource(exchange.Token, perTry.Token);
-                using var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol, body, retries + 1);
+                var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol, body, retries + 1, RequestMessagePool.Shared);
+                using var returnMessage = new RequestMessagePool.Lease(RequestMessagePool.Shared, message, UpstreamHttpClients.SendsOnOwnHttp2Client(cluster, message));
                 HttpResponseMessage? response = null;
                 UpstreamAttemptResult result;
                 var grpcStatus = -1;
@@ -170,11 +171,16 @@ internal static partial class HttpContextForwarder
         }
         finally
         {
+            var reusable = true;
             if (deadline is not null)
             {
+                // A route timeout that fired may still cancel the source from the sweeper's thread: not reused then.
+                deadline.Stop();
+                reusable = deadline.Expired == StreamTimeoutKind.None;
                 manager.StreamSweeper.Return(deadline);
             }
 
+            LinkedCancellationPool.Shared.Return(exchange, reusable);
             if (holdingRetry)
             {
                 breakers.ReleaseRetry();
