@@ -370,6 +370,7 @@ internal static partial class HttpContextForwarder
             {
                 LinkedCancellationPool.Shared.Return(linked, reusable);
             }
+
             endpoint.EndRequest();
             clusterStats.UpstreamRqActive.Decrement();
             clusterStats.UpstreamRqCompleted.Increment();
