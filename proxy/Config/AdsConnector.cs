@@ -15,7 +15,6 @@ namespace Herald.Proxy.Config;
 internal sealed class AdsConnector : IAsyncDisposable
 {
     private readonly List<GrpcClient> _grpcClients = [];
-    private readonly List<string> _grpcEndpoints = [];
     private readonly AdsClient _client;
     private readonly CancellationTokenSource _stop = new();
     private int _next;
@@ -60,9 +59,7 @@ internal sealed class AdsConnector : IAsyncDisposable
         foreach (var endpoint in cluster.Endpoints)
         {
             var host = endpoint.Host.Contains(':', StringComparison.Ordinal) ? $"[{endpoint.Host}]" : endpoint.Host;
-            var address = new Uri($"http://{host}:{endpoint.Port}");
-            connector._grpcClients.Add(new GrpcClient(address));
-            connector._grpcEndpoints.Add($"{host}:{endpoint.Port}");
+            connector._grpcClients.Add(new GrpcClient(new Uri($"http://{host}:{endpoint.Port}")));
         }
 
         return connector;
@@ -98,8 +95,9 @@ internal sealed class AdsConnector : IAsyncDisposable
     {
         // The first connection goes to the first endpoint; each reconnect moves on to the next.
         var index = (int)((uint)(Interlocked.Increment(ref _next) - 1) % (uint)_grpcClients.Count);
-        Volatile.Write(ref _current, _grpcEndpoints[index]);
-        return _grpcClients[index];
+        var client = _grpcClients[index];
+        Volatile.Write(ref _current, $"{client.Address.Host}:{client.Address.Port}");
+        return client;
     }
 
     public async ValueTask DisposeAsync()

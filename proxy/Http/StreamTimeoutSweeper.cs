@@ -79,21 +79,26 @@ internal sealed class StreamTimeoutSweeper
         return guard;
     }
 
-    /// <summary>Takes a guard back; it is disarmed first, and must not be used by the caller again.</summary>
-    public void Return(StreamTimeoutGuard guard)
+    /// <summary>
+    /// Takes a guard back; it is disarmed first, and must not be used by the caller again. True
+    /// when a bound had fired before: its callback may still be running or about to run.
+    /// </summary>
+    public bool Return(StreamTimeoutGuard guard)
     {
-        guard.Stop();
+        var expired = guard.Stop();
         guard.SetCallback(static _ => { }, null);
         if (_pool.Count < MaxPooled)
         {
             _pool.Enqueue(guard);
-            return;
+            return expired;
         }
 
         lock (_lock)
         {
             _guards.Remove(guard);
         }
+
+        return expired;
     }
 
     /// <summary>Makes sure a sweep happens no later than <paramref name="due"/> (a timestamp).</summary>

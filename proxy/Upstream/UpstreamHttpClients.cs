@@ -30,7 +30,7 @@ internal sealed class UpstreamHttpClients : IDisposable
     /// </summary>
     public ValueTask<HttpResponseMessage> SendAsync(Cluster cluster, UpstreamEndpoint endpoint, HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (SendsOnOwnHttp2Client(cluster, request))
+        if (SendsOnOwnHttp2Client(cluster, request.Version))
         {
             return endpoint.Http2Pool.SendAsync(request, cancellationToken);
         }
@@ -38,9 +38,9 @@ internal sealed class UpstreamHttpClients : IDisposable
         return new ValueTask<HttpResponseMessage>(Get(cluster).SendAsync(request, cancellationToken));
     }
 
-    /// <summary>True when <see cref="SendAsync"/> gives <paramref name="request"/> to Herald's own HTTP/2 client, which does not keep it.</summary>
-    public static bool SendsOnOwnHttp2Client(Cluster cluster, HttpRequestMessage request) =>
-        OwnHttp2Client && cluster.Config.Tls is null && request.Version == HttpVersion.Version20;
+    /// <summary>True when <see cref="SendAsync"/> gives a request of <paramref name="version"/> to Herald's own HTTP/2 client, which does not keep it.</summary>
+    public static bool SendsOnOwnHttp2Client(Cluster cluster, Version version) =>
+        OwnHttp2Client && cluster.Config.Tls is null && version == HttpVersion.Version20;
 
     public static HttpMessageInvoker Create(ClusterConfig config)
     {

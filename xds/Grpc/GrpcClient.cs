@@ -44,7 +44,11 @@ public sealed class GrpcClient : IDisposable
         _invoker = invoker;
         _ownsInvoker = ownsInvoker;
         _baseAddress = address.GetLeftPart(UriPartial.Authority);
+        Address = address;
     }
+
+    /// <summary>The server's address (http://HOST:PORT).</summary>
+    public Uri Address { get; }
 
     public GrpcClientOptions Options { get; }
 

@@ -49,8 +49,8 @@ internal static partial class HttpContextForwarder
 
                 using var perTry = policy.PerTryTimeout > TimeSpan.Zero ? new CancellationTokenSource(policy.PerTryTimeout, time) : null;
                 using var linked = perTry is null ? null : CancellationTokenSource.CreateLinkedTokenSource(exchange.Token, perTry.Token);
-                var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol, body, retries + 1, RequestMessagePool.Shared);
-                using var returnMessage = new RequestMessagePool.Lease(RequestMessagePool.Shared, message, UpstreamHttpClients.SendsOnOwnHttp2Client(cluster, message));
+                using var upstreamRequest = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster, body, retries + 1);
+                var message = upstreamRequest.Message;
                 HttpResponseMessage? response = null;
                 UpstreamAttemptResult result;
                 var grpcStatus = -1;
@@ -171,16 +171,9 @@ internal static partial class HttpContextForwarder
         }
         finally
         {
-            var reusable = true;
-            if (deadline is not null)
-            {
-                // A route timeout that fired may still cancel the source from the sweeper's thread: not reused then.
-                deadline.Stop();
-                reusable = deadline.Expired == StreamTimeoutKind.None;
-                manager.StreamSweeper.Return(deadline);
-            }
-
-            LinkedCancellationPool.Shared.Return(exchange, reusable);
+            // A route timeout that fired may still cancel the source from the sweeper's thread: not reused then.
+            var expired = deadline is not null && manager.StreamSweeper.Return(deadline);
+            LinkedCancellationPool.Shared.Return(exchange, reusable: !expired);
             if (holdingRetry)
             {
                 breakers.ReleaseRetry();

@@ -321,8 +321,8 @@ internal static partial class HttpContextForwarder
         {
             linked = LinkedCancellationPool.Shared.Rent(context.RequestAborted);
             timeout = StartRouteTimeout(manager, action, linked.Source);
-            var message = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster.Config.Protocol, pool: RequestMessagePool.Shared);
-            using var returnMessage = new RequestMessagePool.Lease(RequestMessagePool.Shared, message, UpstreamHttpClients.SendsOnOwnHttp2Client(cluster, message));
+            using var upstreamRequest = BuildRequest(context, manager.Config, route, action, head, endpoint, cluster);
+            var message = upstreamRequest.Message;
             HttpResponseMessage response;
             try
             {
@@ -357,18 +357,11 @@ internal static partial class HttpContextForwarder
         }
         finally
         {
-            var reusable = true;
-            if (timeout is not null)
-            {
-                // A route timeout that fired may still cancel the source from the sweeper's thread: not reused then.
-                timeout.Stop();
-                reusable = timeout.Expired == StreamTimeoutKind.None;
-                manager.StreamSweeper.Return(timeout);
-            }
-
+            // A route timeout that fired may still cancel the source from the sweeper's thread: not reused then.
+            var expired = timeout is not null && manager.StreamSweeper.Return(timeout);
             if (linked is not null)
             {
-                LinkedCancellationPool.Shared.Return(linked, reusable);
+                LinkedCancellationPool.Shared.Return(linked, reusable: !expired);
             }
 
             endpoint.EndRequest();
@@ -478,7 +471,7 @@ internal static partial class HttpContextForwarder
         return LocalReplyAsync(context, 503, LocalReplies.Overflow);
     }
 
-    private static HttpRequestMessage BuildRequest(HttpContext context, HttpConnectionManagerConfig config, Route route, ClusterAction action, HttpContextRequestHead head, UpstreamEndpoint endpoint, UpstreamProtocol protocol, ReplayableRequestBody? replayable = null, int attempt = 1, RequestMessagePool? pool = null)
+    private static RequestMessagePool.Lease BuildRequest(HttpContext context, HttpConnectionManagerConfig config, Route route, ClusterAction action, HttpContextRequestHead head, UpstreamEndpoint endpoint, Cluster cluster, ReplayableRequestBody? replayable = null, int attempt = 1)
     {
         var request = context.Request;
         string pathAndQuery;
@@ -493,10 +486,12 @@ internal static partial class HttpContextForwarder
 
         var method = HttpMethod.Parse(request.Method);
         var uri = endpoint.RequestUri(pathAndQuery.Length == 0 ? "/" : pathAndQuery);
-        var message = pool?.Rent(method, uri) ?? new HttpRequestMessage(method, uri);
 
         // Only HTTP/2 clients come this way, so "the downstream's protocol" is HTTP/2.
-        message.Version = protocol is UpstreamProtocol.Http2 or UpstreamProtocol.UseDownstream ? HttpVersion.Version20 : HttpVersion.Version11;
+        var version = cluster.Config.Protocol is UpstreamProtocol.Http2 or UpstreamProtocol.UseDownstream ? HttpVersion.Version20 : HttpVersion.Version11;
+        var pooled = UpstreamHttpClients.SendsOnOwnHttp2Client(cluster, version);
+        var message = pooled ? RequestMessagePool.Shared.Rent(method, uri) : new HttpRequestMessage(method, uri);
+        message.Version = version;
         message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
 
         var mutations = route.RequestHeaderMutations;
@@ -607,7 +602,7 @@ internal static partial class HttpContextForwarder
             message.Headers.TryAddWithoutValidation(RouteTableTranslator.AttemptCountHeader, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        return message;
+        return new RequestMessagePool.Lease(RequestMessagePool.Shared, message, pooled);
     }
 
     private static string MillisecondsText(long milliseconds) => milliseconds is >= 0 and < 1000

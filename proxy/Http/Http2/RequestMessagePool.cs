@@ -60,9 +60,11 @@ internal sealed class RequestMessagePool(int capacity)
         message.Dispose();
     }
 
-    /// <summary>Returns the message to its pool when disposed (<c>using</c>), as <see cref="Return"/> does.</summary>
+    /// <summary>A message and where it goes when disposed (<c>using</c>): back to its pool when reusable, as <see cref="Return"/> does.</summary>
     public readonly struct Lease(RequestMessagePool pool, HttpRequestMessage message, bool reusable) : IDisposable
     {
+        public HttpRequestMessage Message => message;
+
         public void Dispose() => pool.Return(message, reusable);
     }
 }

@@ -154,6 +154,22 @@ public sealed class StreamTimeoutGuardTests
     }
 
     [Fact]
+    public void Return_SaysWhetherABoundHadFired()
+    {
+        var sweeper = StreamTimeoutSweeper.For(_time);
+        var quiet = NewGuard();
+        quiet.Start(TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        var fired = NewGuard();
+        fired.Start(TimeSpan.Zero, TimeSpan.FromMilliseconds(500));
+
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+
+        Assert.Equal(1, _fired);
+        Assert.True(sweeper.Return(fired));
+        Assert.False(sweeper.Return(quiet));
+    }
+
+    [Fact]
     public void Start_RestartedBeforeTheSweep_ExpiresOnlyByTheNewBounds()
     {
         var guard = NewGuard();
