@@ -1,9 +1,11 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Herald.Proxy.Http;
 using Herald.Proxy.Http.Http1;
 using Herald.Proxy.Observability.Stats;
 using Herald.Proxy.Tcp;
+using Herald.Proxy.Transport;
 using Herald.Proxy.Upstream;
 using Herald.Xds.Hosting;
 using Microsoft.AspNetCore.Connections;
@@ -276,7 +278,31 @@ internal sealed partial class ListenerHost : IAsyncDisposable
 
             // Kestrel answers a drain's close request with GOAWAY; count it as Envoy does.
             using var goAway = CloseRequested(context).UnsafeRegister(static counter => ((Counter)counter!).Increment(), manager.Stats.DownstreamCxDrainClose);
-            await next(context).ConfigureAwait(false);
+            if (!CoalescingTransport.Enabled)
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+
+            var coalescing = CoalescingTransport.Wrap(context.Transport, context.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared);
+            context.Transport = coalescing;
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                // The last frames (GOAWAY among them) may still be on their way to the socket.
+                await coalescing.Output.CompleteAsync().ConfigureAwait(false);
+                try
+                {
+                    await coalescing.Sending.WaitAsync(CoalescingTransport.LastSendTimeout, _time).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    context.Abort();
+                }
+            }
         }
         finally
         {
