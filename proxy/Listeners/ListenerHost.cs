@@ -278,27 +278,23 @@ internal sealed partial class ListenerHost : IAsyncDisposable
 
             // Kestrel answers a drain's close request with GOAWAY; count it as Envoy does.
             using var goAway = CloseRequested(context).UnsafeRegister(static counter => ((Counter)counter!).Increment(), manager.Stats.DownstreamCxDrainClose);
-            if (!CoalescingTransport.Enabled)
+
+            // Kestrel sends each stream's flush on its own; gathered, concurrent responses share a send.
+            var coalescing = CoalescingTransport.Enabled
+                ? CoalescingTransport.Wrap(context.Transport, context.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared)
+                : null;
+            if (coalescing is not null)
             {
-                await next(context).ConfigureAwait(false);
-                return;
+                context.Transport = coalescing;
             }
 
-            var coalescing = CoalescingTransport.Wrap(context.Transport, context.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared);
-            context.Transport = coalescing;
             try
             {
                 await next(context).ConfigureAwait(false);
             }
             finally
             {
-                // The last frames (GOAWAY among them) may still be on their way to the socket.
-                await coalescing.Output.CompleteAsync().ConfigureAwait(false);
-                try
-                {
-                    await coalescing.Sending.WaitAsync(CoalescingTransport.LastSendTimeout, _time).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
+                if (coalescing is not null && !await coalescing.FinishAsync(_time).ConfigureAwait(false))
                 {
                     context.Abort();
                 }

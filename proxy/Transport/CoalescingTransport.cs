@@ -36,15 +36,15 @@ internal sealed class CoalescingTransport : IDuplexPipe
         Sending = SendAsync();
     }
 
-    /// <summary>How long a finished connection waits for its last bytes to be taken before it is cut.</summary>
-    public static readonly TimeSpan LastSendTimeout = TimeSpan.FromSeconds(5);
-
     /// <summary>Whether connections' outputs are coalesced; HERALD_COALESCE_HTTP2_OUTPUT=0 turns it off.</summary>
     public static bool Enabled { get; } = Environment.GetEnvironmentVariable("HERALD_COALESCE_HTTP2_OUTPUT") != "0";
 
     public PipeReader Input { get; }
 
     public PipeWriter Output => _pending.Writer;
+
+    /// <summary>How long a finished connection waits for its last bytes to be taken before it is cut.</summary>
+    public static TimeSpan LastSendTimeout { get; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Completes once everything written has gone to the connection's own output (or it stopped taking bytes).</summary>
     public Task Sending { get; }
@@ -55,6 +55,25 @@ internal sealed class CoalescingTransport : IDuplexPipe
     /// </summary>
     public static CoalescingTransport Wrap(IDuplexPipe transport, MemoryPool<byte> pool, PipeScheduler? sendScheduler = null) =>
         new(transport.Input, transport.Output, pool, sendScheduler ?? PipeScheduler.ThreadPool);
+
+    /// <summary>
+    /// Completes the output and waits, at most <see cref="LastSendTimeout"/>, for what is left
+    /// (GOAWAY among it) to reach the connection's own output. False when the time ran out:
+    /// the peer is not reading, and the caller cuts the connection.
+    /// </summary>
+    public async Task<bool> FinishAsync(TimeProvider time)
+    {
+        await Output.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await Sending.WaitAsync(LastSendTimeout, time).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
 
     private async Task SendAsync()
     {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using Herald.Proxy.Transport;
+using Herald.Tests.TestSupport;
 using Xunit;
 
 namespace Herald.Tests.Transport;
@@ -107,6 +108,41 @@ public sealed class CoalescingTransportTests
         }
 
         Assert.Equal(written, received);
+    }
+
+    [Fact]
+    public async Task FinishAsync_ConnectionTakesTheRest_SaysSentAndCompletesTheConnectionOutput()
+    {
+        var connection = new CountingConnection();
+        var transport = CoalescingTransport.Wrap(connection, MemoryPool<byte>.Shared, PipeScheduler.Inline);
+        await WriteAndFlush(transport.Output, "GOAWAY");
+
+        var sent = await transport.FinishAsync(new ManualTimeProvider());
+
+        Assert.True(sent);
+        var read = await connection.Pipe.Reader.ReadAsync();
+        Assert.Equal("GOAWAY", Encoding.ASCII.GetString(read.Buffer.ToArray()));
+        Assert.True(read.IsCompleted);
+    }
+
+    [Fact]
+    public async Task FinishAsync_ConnectionNotReading_GivesUpAfterTheBound()
+    {
+        var time = new ManualTimeProvider();
+        var connection = new CountingConnection(pauseWriterThreshold: 1024);
+        var transport = CoalescingTransport.Wrap(connection, MemoryPool<byte>.Shared, _sendScheduler);
+        await WriteAndFlush(transport.Output, new string('x', 8 * 1024));
+        _sendScheduler.RunAll();
+
+        var finishing = transport.FinishAsync(time);
+        _sendScheduler.RunAll();
+        Assert.Equal(1, time.ActiveTimers);
+        time.Advance(CoalescingTransport.LastSendTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.False(finishing.IsCompleted, "the bound has not run out yet");
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        // Real time bounds only the test: a wait that never gives up fails here instead of hanging.
+        Assert.False(await finishing.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     private static ValueTask<FlushResult> WriteAndFlush(PipeWriter writer, string text)

@@ -22,7 +22,7 @@ public sealed class ControlPlaneOutageTests(ITestOutputHelper output)
     public async Task Gateway_ControlPlaneKilledAndRestarted_ServesThroughoutAndReconnects()
     {
         var gatewayPort = FreePort.Next();
-        using var mesh = new MeshFile(EdgeMesh(gatewayPort));
+        using var mesh = new MeshFile(MeshFile.WebBehindEdge(gatewayPort));
         var controlPlane = await ControlPlaneProcess.StartAsync(mesh.Path);
         try
         {
@@ -106,7 +106,7 @@ public sealed class ControlPlaneOutageTests(ITestOutputHelper output)
         using var holder = new TcpListener(IPAddress.Any, 0);
         holder.Start();
         var takenPort = ((IPEndPoint)holder.LocalEndpoint).Port;
-        using var mesh = new MeshFile(EdgeMesh(takenPort));
+        using var mesh = new MeshFile(MeshFile.WebBehindEdge(takenPort));
         await using var controlPlane = await ControlPlaneProcess.StartAsync(mesh.Path);
         await using var gateway = DataPlaneProcess.LaunchGatewayProxy("edge", controlPlane.XdsPort);
 
@@ -117,16 +117,4 @@ public sealed class ControlPlaneOutageTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         Assert.False(gateway.HasExited, gateway.Transcript());
     }
-
-    /// <summary>Service web and gateway edge on <paramref name="gatewayPort"/> routing to it.</summary>
-    private static string EdgeMesh(int gatewayPort) => $$"""
-        services:
-          - name: web
-            ports: [{port: 8080, protocol: http}]
-        gateways:
-          - name: edge
-            port: {{gatewayPort}}
-            routes:
-              - service: web
-        """;
 }

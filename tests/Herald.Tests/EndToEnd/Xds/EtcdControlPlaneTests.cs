@@ -163,16 +163,7 @@ public sealed class EtcdControlPlaneTests(ITestOutputHelper output)
     {
         await using var etcd = await EtcdProcess.StartAsync();
         var gatewayPort = FreePort.Next();
-        using var mesh = new MeshFile($$"""
-            services:
-              - name: web
-                ports: [{port: 8080, protocol: http}]
-            gateways:
-              - name: edge
-                port: {{gatewayPort}}
-                routes:
-                  - service: web
-            """);
+        using var mesh = new MeshFile(MeshFile.WebBehindEdge(gatewayPort));
         await using var replica = await ControlPlaneProcess.StartAsync(mesh.Path, store: etcd.StoreUrl);
         await using var upstreams = await Upstreams.StartAsync(1);
         await using var gateway = await DataPlaneProcess.StartStoredGatewayAsync(etcd.StoreUrl, "edge", FreePort.Next());

@@ -18,6 +18,18 @@ internal sealed class MeshFile : IDisposable
 
     public string Path { get; }
 
+    /// <summary>Service web (port 8080) and gateway edge on <paramref name="gatewayPort"/> routing to it.</summary>
+    public static string WebBehindEdge(int gatewayPort) => $$"""
+        services:
+          - name: web
+            ports: [{port: 8080, protocol: http}]
+        gateways:
+          - name: edge
+            port: {{gatewayPort}}
+            routes:
+              - service: web
+        """;
+
     public string Text { get; private set; }
 
     public void Write(string yaml)
