@@ -74,6 +74,7 @@ public sealed class ShippedExecutableTests
 
         Assert.Contains("DOTNET_JitHostMaxSlabCache", environment.Keys);
         Assert.Contains("DOTNET_GCgen0size", environment.Keys);
+        Assert.Contains("DOTNET_TC_DelaySingleProcMultiplier", environment.Keys);
         return environment;
     }
 
