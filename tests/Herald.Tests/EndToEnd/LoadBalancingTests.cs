@@ -29,7 +29,15 @@ public sealed class LoadBalancingTests
         // RANDOM's counts are binomial (3000, 1/3): one standard deviation is 25.8 requests, so
         // ten percent (3.9 of them) fails about once in 3,000 runs with nothing wrong, and did
         // (899 of 3000). Five standard deviations still catch an uneven spread.
-        var tolerance = policy == "RANDOM" ? 130 : 100;
+        // LEAST_REQUEST sends more to whichever upstream answers faster, as it should: on a busy
+        // 2-core runner one of the three in-process upstreams got 1113 of 3000. What it must
+        // show here is that all three share the load; the pick itself is unit-tested.
+        var tolerance = policy switch
+        {
+            "RANDOM" => 130,
+            "LEAST_REQUEST" => 200,
+            _ => 100,
+        };
         foreach (var name in upstreams.Names)
         {
             var got = counts.GetValueOrDefault(name);
